@@ -1,0 +1,58 @@
+"""The composition root: ``create_app(settings)`` wires the store, auth and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
+
+from events.store import EventStore
+from service.auth import TokenCache
+from service.database import create_pool, migrate
+from service.problems import EXCEPTION_HANDLERS
+from service.routes import events, ops
+from service.settings import Settings
+
+
+def create_app(
+    settings: Settings, *, dsn: str | None = None, run_migrations: bool = True
+) -> Litestar:
+    """Build the application. ``dsn`` defaults to ``settings.database_url``."""
+    database = dsn or settings.database_url
+    if database is None:
+        raise ValueError("create_app needs a DSN: set DATABASE_URL or pass dsn")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if run_migrations:
+            await migrate(database)
+        pool = await create_pool(database, settings.pool_size)
+        app.state.pool = pool
+        app.state.store = EventStore(pool)
+        app.state.tokens = TokenCache.over(pool)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    return Litestar(
+        route_handlers=[*events.ROUTES, *ops.ROUTES],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        plugins=[ProblemDetailsPlugin(ProblemDetailsConfig())],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=None,  # closed by default: no cross-origin browser access
+        openapi_config=OpenAPIConfig(
+            title="accordlog",
+            version="1.0.0",
+            description="Event-sourced history of international space-cooperation agreements.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+    )

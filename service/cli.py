@@ -1,0 +1,195 @@
+"""The ``accordlog`` command: serve, migrate, token create, import, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from service.auth import SCOPES, create_first_admin_token, create_token
+from service.database import EmbeddedPostgres, create_pool, migrate_sync
+from service.importer import ImportReport, import_lines, read_lines
+from service.settings import Settings, SettingsError
+
+DEMO_FILE = Path(__file__).resolve().parent / "data" / "seed_story.jsonl"
+err = Console(stderr=True, soft_wrap=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``accordlog`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        err.print(f"[red]configuration error:[/red] {error}")
+        return 2
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+        return handler(settings, args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="accordlog", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the HTTP API (embedded PostgreSQL by default)")
+    serve.set_defaults(handler=_serve)
+    commands.add_parser("migrate", help="upgrade the schema to head").set_defaults(handler=_migrate)
+    token = commands.add_parser("token", help="manage API tokens")
+    token_commands = token.add_subparsers(required=True, metavar="ACTION")
+    create = token_commands.add_parser("create", help="create a token; prints only the token")
+    create.add_argument("--scope", action="append", choices=SCOPES, required=True)
+    create.add_argument("--name", default="cli")
+    create.set_defaults(handler=_token_create)
+    imports = commands.add_parser("import", help="import a JSON Lines file of wire events")
+    imports.add_argument("file", type=Path)
+    imports.add_argument("--batch-size", type=int, default=500)
+    imports.set_defaults(handler=_import)
+    commands.add_parser("demo", help="import the seed story's facts").set_defaults(handler=_demo)
+    return parser
+
+
+@contextmanager
+def database(settings: Settings, *, announce: bool = False) -> Iterator[str]:
+    """DATABASE_URL, or an embedded server under the data directory (stopped on exit)."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    if announce:
+        err.print(f"embedded PostgreSQL, data directory: [bold]{embedded.pgdata}[/bold]")
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+def _serve(settings: Settings, _: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    with database(settings, announce=True) as dsn:
+        migrate_sync(dsn)
+        asyncio.run(_first_start(settings, dsn))
+        app = create_app(settings, dsn=dsn, run_migrations=False)
+        err.print(f"serving on [bold]http://{settings.host}:{settings.port}[/bold]")
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
+    return 0
+
+
+async def _first_start(settings: Settings, dsn: str) -> None:
+    """Print an admin token on a database with none; load the demo into an empty log."""
+    pool = await create_pool(dsn, 2)
+    try:
+        token = await create_first_admin_token(pool)
+        if token is not None:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            path = settings.data_dir / "admin-token"
+            path.write_text(token + "\n")
+            path.chmod(0o600)
+            err.print(f"first start: admin token [bold]{token}[/bold] (also in {path})")
+        if settings.demo and not await pool.fetchval("SELECT EXISTS (SELECT 1 FROM events)"):
+            report = await _import_file(pool, DEMO_FILE, 500)
+            err.print(f"demo data: {report.appended} events from the seed story")
+    finally:
+        await pool.close()
+
+
+def _migrate(settings: Settings, _: argparse.Namespace) -> int:
+    with database(settings) as dsn:
+        migrate_sync(dsn)
+    err.print("schema is at head")
+    return 0
+
+
+def _token_create(settings: Settings, args: argparse.Namespace) -> int:
+    async def run(dsn: str) -> str:
+        pool = await create_pool(dsn, 1)
+        try:
+            return await create_token(pool, args.scope, args.name)
+        finally:
+            await pool.close()
+
+    with database(settings) as dsn:
+        migrate_sync(dsn)
+        print(asyncio.run(run(dsn)))
+    return 0
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.file.is_file():
+        err.print(f"[red]no such file:[/red] {args.file}")
+        return 2
+    return _run_import(settings, args.file, max(1, args.batch_size))
+
+
+def _demo(settings: Settings, _: argparse.Namespace) -> int:
+    return _run_import(settings, DEMO_FILE, 500)
+
+
+def _run_import(settings: Settings, path: Path, batch_size: int) -> int:
+    async def run(dsn: str) -> ImportReport:
+        pool = await create_pool(dsn, 2)
+        try:
+            return await _import_file(pool, path, batch_size)
+        finally:
+            await pool.close()
+
+    with database(settings) as dsn:
+        migrate_sync(dsn)
+        report = asyncio.run(run(dsn))
+    for number, message in report.errors:
+        err.print(f"[red]line {number}:[/red] {message}")
+    err.print(
+        f"{report.appended} appended, {report.skipped} already stored, "
+        f"{len(report.errors)} rejected"
+    )
+    return 1 if report.errors else 0
+
+
+async def _import_file(pool: Any, path: Path, batch_size: int) -> ImportReport:
+    from events.store import EventStore
+
+    total = sum(1 for _ in read_lines(path))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    quiet = not sys.stderr.isatty() or os.environ.get("CI") == "true"
+    with Progress(*columns, console=err, disable=quiet) as progress:
+        task = progress.add_task(f"importing {path.name}", total=total)
+        return await import_lines(
+            EventStore(pool),
+            read_lines(path),
+            batch_size=batch_size,
+            progress=lambda n: progress.advance(task, n),
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

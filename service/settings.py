@@ -1,0 +1,77 @@
+"""One typed settings object, read once from the environment; errors name the variable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the service cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".accordlog")
+    demo: bool = True
+    max_batch: int = 1_000
+    max_body_bytes: int = 4 * 1024 * 1024
+    read_token_required: bool = False
+    pool_size: int = 10
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default: ``os.environ``)."""
+        source = dict(os.environ if env is None else env)
+        default = cls()
+        return cls(
+            database_url=source.get("DATABASE_URL") or None,
+            host=source.get("ACCORDLOG_HOST", default.host),
+            port=_int(source, "ACCORDLOG_PORT", default.port, 1, 65_535),
+            data_dir=Path(source.get("ACCORDLOG_DATA_DIR", str(default.data_dir))),
+            demo=_bool(source, "ACCORDLOG_DEMO", default.demo),
+            max_batch=_int(source, "ACCORDLOG_MAX_BATCH", default.max_batch, 1, 100_000),
+            max_body_bytes=_int(
+                source, "ACCORDLOG_MAX_BODY_BYTES", default.max_body_bytes, 1, 2**30
+            ),
+            read_token_required=_bool(source, "ACCORDLOG_READ_TOKEN_REQUIRED", False),
+            pool_size=_int(source, "ACCORDLOG_POOL_SIZE", default.pool_size, 1, 1_000),
+        )
+
+
+def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false (1/0), not {raw!r}")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings.from_env()
