@@ -75,7 +75,9 @@ async def test_concurrent_writers_on_one_stream_all_land(pool: asyncpg.Pool, slu
     await EventStore(pool).append(new_events(established(slug)))
     parties = ["KZ", "RU", "CN", "BY", "VE", "ZA", "EG", "PK"]
     stores = [EventStore(pool) for _ in parties]
-    await asyncio.gather(*(s.append(new_events(signed(slug, p))) for s, p in zip(stores, parties)))
+    await asyncio.gather(
+        *(s.append(new_events(signed(slug, p))) for s, p in zip(stores, parties, strict=True))
+    )
     stored = await EventStore(pool).read_stream(f"program-{slug}")
     assert [e.version for e in stored] == list(range(1, len(parties) + 2))
 

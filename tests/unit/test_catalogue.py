@@ -110,7 +110,8 @@ def test_digest_ignores_formatting_but_not_content() -> None:
         today=TODAY,
     )[0]
     b = parse_batch(
-        b'{ "data": {"party_type":"country", "party":"KZ", "program":"x"}, "effective":"2024", "type":"membership.signed"}',
+        b'{ "data": {"party_type":"country", "party":"KZ", "program":"x"}, '
+        b'"effective":"2024", "type":"membership.signed"}',
         max_batch=1,
         today=TODAY,
     )[0]
