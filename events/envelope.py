@@ -54,6 +54,10 @@ class InvalidEvent(ValueError):
         self.reason = reason
 
 
+class MalformedJson(InvalidEvent):
+    """The body is not JSON at all."""
+
+
 @dataclass(frozen=True, slots=True)
 class NewEvent:
     """An event ready to append: validated, with its bounds parsed and its digest taken."""
@@ -79,7 +83,7 @@ def parse_batch(body: bytes, *, max_batch: int, today: date) -> list[NewEvent]:
     except msgspec.ValidationError as error:
         raise _invalid("$", str(error)) from None
     except msgspec.DecodeError as error:
-        raise InvalidEvent("$", f"malformed JSON: {error}") from None
+        raise MalformedJson("$", f"malformed JSON: {error}") from None
     wires = decoded if isinstance(decoded, list) else [decoded]
     prefix = "$[{}]" if isinstance(decoded, list) else "$"
     if not wires:
@@ -101,7 +105,7 @@ def to_new_event(wire: WireEvent, at: str, today: date) -> NewEvent:
     except msgspec.ValidationError as error:
         raise _invalid(f"{at}.data", str(error)) from None
     except msgspec.DecodeError as error:
-        raise InvalidEvent(f"{at}.data", str(error)) from None
+        raise MalformedJson(f"{at}.data", str(error)) from None
     try:
         bounds = parse_date_bounds(wire.effective)
     except InvalidDate as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -81,6 +82,7 @@ def _append_body() -> dict[str, Any]:
     return {"oneOf": [one, {"type": "array", "minItems": 1, "items": one}]}
 
 
+@dataclass
 class AppendOperation(Operation):
     """``POST /v1/events`` parses its body itself; document it here."""
 

@@ -12,7 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsException
 
-from events.envelope import InvalidEvent
+from events.envelope import InvalidEvent, MalformedJson
 from events.errors import (
     ConcurrencyConflict,
     IdempotencyConflict,
@@ -78,6 +78,8 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
 
 def _from_error(exc: Exception) -> ProblemDetailsException:
     match exc:
+        case MalformedJson():
+            return invalid_input(exc.pointer, exc.reason, status=400)
         case InvalidEvent():
             return invalid_input(exc.pointer, exc.reason)
         case DomainRuleViolation():

@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 from events.envelope import NewEvent, RecordedEvent, parse_batch
 from events.store import AppendResult, EventStore
@@ -59,9 +59,9 @@ class StreamOut(msgspec.Struct, frozen=True):
 )
 async def append_events(
     request: Request[Any, Any, State],
-    if_match: Annotated[str | None, Parameter(header="If-Match", required=False)] = None,
+    if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False)] = None,
     correlation_id: Annotated[
-        str | None, Parameter(header="X-Correlation-ID", required=False, max_length=200)
+        str | None, HeaderParameter(name="X-Correlation-ID", required=False, max_length=200)
     ] = None,
 ) -> Response[AppendOut]:
     """Append events. A retry with the same ids and body returns the original result (200)."""
@@ -84,13 +84,13 @@ async def append_events(
 )
 async def read_log(
     request: Request[Any, Any, State],
-    after: Annotated[int, Parameter(ge=0, le=MAX_CURSOR, description="position cursor")] = 0,
-    limit: Annotated[int, Parameter(ge=1, le=1_000)] = 100,
+    after: Annotated[int, QueryParameter(ge=0, le=MAX_CURSOR, description="position cursor")] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=1_000)] = 100,
     type_: Annotated[
         str | None,
-        Parameter(query="type", max_length=1_000, description="comma-separated event types"),
+        QueryParameter(name="type", max_length=1_000, description="comma-separated event types"),
     ] = None,
-    stream: Annotated[str | None, Parameter(max_length=200)] = None,
+    stream: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> LogPage:
     """Events after the cursor, in the log's order: a reader never misses a late commit."""
     types = [t.strip() for t in type_.split(",") if t.strip()] if type_ else None
@@ -105,7 +105,9 @@ async def read_log(
     responses=problem_responses(401, 404),
     summary="One event by id",
 )
-async def get_event(request: Request[Any, Any, State], event_id: UUID) -> RecordedEvent:
+async def get_event(
+    request: Request[Any, Any, State], event_id: Annotated[UUID, PathParameter()]
+) -> RecordedEvent:
     """The event with this id, with its envelope."""
     store: EventStore = request.app.state.store
     event = await store.get(event_id)
@@ -120,10 +122,12 @@ async def get_event(request: Request[Any, Any, State], event_id: UUID) -> Record
     responses=problem_responses(401, 404),
     summary="One stream, with its version as ETag",
 )
-async def get_stream(request: Request[Any, Any, State], stream: str) -> Response[StreamOut]:
+async def get_stream(
+    request: Request[Any, Any, State], stream: Annotated[str, PathParameter(max_length=200)]
+) -> Response[StreamOut]:
     """Every event of the stream in order; ``ETag: "<version>"`` feeds ``If-Match``."""
     store: EventStore = request.app.state.store
-    events = await store.read_stream(stream[:200])
+    events = await store.read_stream(stream)
     if not events:
         raise problem(404, "not-found", f"no stream {stream!r}")
     version = events[-1].version

@@ -30,7 +30,7 @@ async def test_a_late_commit_is_delivered_exactly_once(pool: asyncpg.Pool, slug:
     await transaction.start()
     # This insert takes a position now but commits only after the others below.
     late = new_events(established(f"{slug}-late"))
-    await EventStore(_OneConnection(held)).append(late)  # type: ignore[arg-type]
+    await EventStore(_OneConnection(held)).append(late)
     try:
         for n in range(3):
             await store.append(new_events(established(f"{slug}-after-{n}")))
