@@ -42,12 +42,10 @@ async def test_import_is_rerunnable_and_reports_bad_lines(
     kz = {"program": slug, "party": "KZ", "party_type": "country"}
     lines = [
         line("program.established", {"program": slug, "name": "P"}),
-        line("membership.signed", {"program": slug, "party": "KZ", "party_type": "country"}),
+        line("membership.signed", kz),
         line("membership.signed", {"program": slug, "party": "XX", "party_type": "country"}),
         "{not json",
-        line(
-            "membership.signed", {"program": slug, "party": "KZ", "party_type": "country"}, "2025"
-        ),
+        line("membership.signed", kz, "2025"),
         line("membership.signed", {"program": slug, "party": "RU", "party_type": "country"}),
     ]
     path = tmp_path / "events.jsonl"
