@@ -44,6 +44,37 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class Facts:
+    """What a stream states once corrections and retractions are resolved."""
+
+    seen: frozenset[str] = frozenset()
+    members: frozenset[str] = frozenset()
+    retracted: frozenset[UUID] = frozenset()
+
+    @classmethod
+    def of(cls, entries: Sequence[Entry]) -> Facts:
+        """Fold a whole history (needed once corrections or retractions are involved)."""
+        facts = cls(
+            retracted=frozenset(
+                e.event.event_id for e in entries if isinstance(e.event, EventRetracted)
+            )
+        )
+        for slot in resolve(entries):
+            facts = facts.after(slot.current.event)
+        return facts
+
+    def after(self, event: DomainEvent) -> Facts:
+        """The facts once a plain event (no correction, no retraction) is added."""
+        members = self.members
+        if isinstance(event, MembershipSigned):
+            members = members | {event.party}
+        elif isinstance(event, MembershipWithdrawn):
+            members = members - {event.party}
+        seen = self.seen if event.type_name() in self.seen else self.seen | {event.type_name()}
+        return Facts(seen, members, self.retracted)
+
+
+@dataclass(frozen=True, slots=True)
 class StreamState:
     """A stream's version and history, enough to decide on what may come next."""
 
@@ -51,18 +82,22 @@ class StreamState:
     version: int = 0
     entries: tuple[Entry, ...] = ()
     by_id: dict[UUID, Entry] = field(default_factory=dict, compare=False)
+    facts: Facts = Facts()
 
     @classmethod
     def of(cls, stream: str, entries: Sequence[Entry]) -> StreamState:
         """The state of a stream holding exactly ``entries``."""
-        return cls(stream, len(entries), tuple(entries), {e.id: e for e in entries})
+        by_id = {e.id: e for e in entries}
+        return cls(stream, len(entries), tuple(entries), by_id, Facts.of(entries))
 
 
 def evolve(state: StreamState, entry: Entry) -> StreamState:
     """The state after ``entry`` has been appended."""
-    return StreamState(
-        state.stream, state.version + 1, (*state.entries, entry), {**state.by_id, entry.id: entry}
-    )
+    entries = (*state.entries, entry)
+    plain = entry.corrects is None and not isinstance(entry.event, EventRetracted)
+    facts = state.facts.after(entry.event) if plain else Facts.of(entries)
+    by_id = {**state.by_id, entry.id: entry}
+    return StreamState(state.stream, state.version + 1, entries, by_id, facts)
 
 
 def decide(state: StreamState, entry: Entry) -> StreamState:
@@ -74,12 +109,8 @@ def decide(state: StreamState, entry: Entry) -> StreamState:
     elif entry.corrects is not None:
         _check_correction(state, entry)
     else:
-        _check_fact(_Facts.of(state), entry.event)
+        _check_fact(state.facts, entry.event)
     return evolve(state, entry)
-
-
-def _retracted(state: StreamState) -> set[UUID]:
-    return {e.event.event_id for e in state.entries if isinstance(e.event, EventRetracted)}
 
 
 def _check_retraction(state: StreamState, retraction: EventRetracted) -> None:
@@ -90,7 +121,7 @@ def _check_retraction(state: StreamState, retraction: EventRetracted) -> None:
         )
     if isinstance(target.event, EventRetracted):
         raise DomainRuleViolation("unknown-target", "data.event_id: a retraction is final")
-    if target.id in _retracted(state):
+    if target.id in state.facts.retracted:
         raise DomainRuleViolation(
             "already-retracted", f"data.event_id: {target.id} is retracted already"
         )
@@ -109,35 +140,15 @@ def _check_correction(state: StreamState, entry: Entry) -> None:
             f"corrects: a correction keeps the type of {entry.corrects} "
             f"({target.event.type_name()})",
         )
-    if target.id in _retracted(state):
+    if target.id in state.facts.retracted:
         raise DomainRuleViolation("already-retracted", f"corrects: {entry.corrects} is retracted")
-
-
-@dataclass(slots=True)
-class _Facts:
-    """What a stream states once corrections and retractions are resolved."""
-
-    seen: set[str] = field(default_factory=set)
-    members: set[str] = field(default_factory=set)
-
-    @classmethod
-    def of(cls, state: StreamState) -> _Facts:
-        facts = cls()
-        for slot in resolve(state.entries):
-            event = slot.current.event
-            facts.seen.add(event.type_name())
-            if isinstance(event, MembershipSigned):
-                facts.members.add(event.party)
-            elif isinstance(event, MembershipWithdrawn):
-                facts.members.discard(event.party)
-        return facts
 
 
 def _refuse(rule: str, detail: str) -> None:
     raise DomainRuleViolation(rule, detail)
 
 
-def _check_fact(facts: _Facts, event: DomainEvent) -> None:
+def _check_fact(facts: Facts, event: DomainEvent) -> None:
     seen = facts.seen
     match event:
         case ProgramEstablished(program=program) if "program.established" in seen:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -133,8 +133,11 @@ class EventStore:
                 raise DomainRuleViolation(
                     "if-match-single-stream", "applies to a batch on one stream only", "If-Match"
                 )
+            verified: set[str] = set()  # streams read from the database during this append
             for _ in range(MAX_ATTEMPTS):
-                result = await self._try_append(connection, events, streams, expected_version)
+                result = await self._try_append(
+                    connection, events, streams, expected_version, verified
+                )
                 if result is not None:
                     return result
         raise ConcurrencyConflict("the streams kept changing under this batch; retry it")
@@ -145,13 +148,23 @@ class EventStore:
         events: Sequence[NewEvent],
         streams: list[str],
         expected_version: int | None,
+        verified: set[str],
     ) -> AppendResult | None:
-        states = {s: await self._state(connection, s) for s in dict.fromkeys(streams)}
+        # A stream not in the cache is first assumed new: if the rules accept the events on an
+        # empty history, the insert at version 1 either lands (it was new) or hits the unique
+        # (stream, version) key; only then, or when the rules refuse, is its history read.
+        # A refusal or a version mismatch is only reported once checked against the database.
+        states = await self._states(
+            connection, streams, verified, load=expected_version is not None
+        )
         if any(new.id in states[s].by_id for new, s in zip(events, streams, strict=True)):
             return await self._replay(connection, events)
         if expected_version is not None:
             state = states[streams[0]]
             if state.version != expected_version:
+                if state.stream not in verified:
+                    await self._reload(connection, [state.stream], verified)
+                    return None
                 raise WrongExpectedVersion(state.stream, expected_version, state.version)
         decided = dict(states)
         rows = []
@@ -159,6 +172,9 @@ class EventStore:
             try:
                 decided[stream] = decide(decided[stream], Entry(new.id, new.event, new.corrects))
             except DomainRuleViolation as violation:
+                if stream not in verified:
+                    await self._reload(connection, [stream], verified)
+                    return None
                 raise violation.at(new.pointer) from None
             rows.append(_row(new, stream, decided[stream].version))
         try:
@@ -166,13 +182,34 @@ class EventStore:
         except asyncpg.UniqueViolationError as error:
             if error.constraint_name == "events_id_key":
                 return await self._replay(connection, events)
-            for stream in states:
-                self._forget(stream)
+            await self._reload(connection, list(states), verified)
             return None
         self._remember(decided)
         return AppendResult(
             [Appended(r[0], r[1], r[2], p) for r, p in zip(rows, positions, strict=True)], True
         )
+
+    async def _states(
+        self, connection: asyncpg.Connection, streams: list[str], verified: set[str], *, load: bool
+    ) -> dict[str, StreamState]:
+        """Cached states; a missing one is read (``load``) or assumed new."""
+        missing = [s for s in dict.fromkeys(streams) if s not in self._cache]
+        if load and missing:
+            await self._reload(connection, missing, verified)
+        states = {}
+        for stream in dict.fromkeys(streams):
+            cached = self._cache.get(stream)
+            if cached is not None:
+                self._cache.move_to_end(stream)
+            states[stream] = cached or StreamState(stream)
+        return states
+
+    async def _reload(
+        self, connection: asyncpg.Connection, streams: Iterable[str], verified: set[str]
+    ) -> None:
+        loaded = {s: await self._load(connection, s) for s in streams}
+        self._remember(loaded)
+        verified.update(loaded)
 
     async def _replay(
         self, connection: asyncpg.Connection, events: Sequence[NewEvent]
@@ -214,11 +251,7 @@ class EventStore:
                 streams.append(new.event.stream)
         return streams
 
-    async def _state(self, connection: asyncpg.Connection, stream: str) -> StreamState:
-        cached = self._cache.get(stream)
-        if cached is not None:
-            self._cache.move_to_end(stream)
-            return cached
+    async def _load(self, connection: asyncpg.Connection, stream: str) -> StreamState:
         rows = await connection.fetch(
             "SELECT id, type, schema_version, data, corrects FROM events "
             "WHERE stream = $1 ORDER BY version",
@@ -238,9 +271,6 @@ class EventStore:
             self._cache.move_to_end(stream)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-
-    def _forget(self, stream: str) -> None:
-        self._cache.pop(stream, None)
 
     # -- read -----------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ async def test_import_is_rerunnable_and_reports_bad_lines(
     def line(type_: str, data: dict[str, object], effective: str = "2024") -> str:
         return json.dumps({"type": type_, "effective": effective, "data": data})
 
-    kz = {"program": slug, "party": "KZ", "party_type": "country"}
+    kz: dict[str, object] = {"program": slug, "party": "KZ", "party_type": "country"}
     lines = [
         line("program.established", {"program": slug, "name": "P"}),
         line("membership.signed", kz),

@@ -136,3 +136,23 @@ async def test_upcast_on_read_of_a_v0_row(pool: asyncpg.Pool, store: EventStore,
     assert b'"planned":"2026"' in bytes(event.data)
     moved = wire("mission.rescheduled", {"mission": slug, "planned": "2027"})
     assert (await store.append(new_events(moved))).events[0].version == 2
+
+
+async def test_a_stale_cache_does_not_refuse_what_is_now_allowed(
+    pool: asyncpg.Pool, slug: str
+) -> None:
+    one, other = EventStore(pool), EventStore(pool)
+    signing = signed(slug, "KZ")
+    await one.append(new_events(established(slug), signing))
+    retraction = wire("event.retracted", {"event_id": signing["id"], "reason": "misreported"})
+    await other.append(new_events(retraction))  # `one` still believes KZ is a member
+    result = await one.append(new_events(signed(slug, "KZ", "2024-07-04")))
+    assert result.events[0].version == 4
+
+
+async def test_a_stale_cache_does_not_fail_if_match(pool: asyncpg.Pool, slug: str) -> None:
+    one, other = EventStore(pool), EventStore(pool)
+    await one.append(new_events(established(slug)))
+    await other.append(new_events(signed(slug, "KZ")))
+    result = await one.append(new_events(signed(slug, "RU")), expected_version=2)
+    assert result.events[0].version == 3
