@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from uuid import UUID
 
 from events.agreement import AgreementSigned
@@ -25,6 +26,7 @@ class DomainRuleViolation(StoreError):
         self.rule = rule
         self.detail = detail
         self.pointer = pointer
+        self.index: int | None = None
 
     def at(self, prefix: str) -> DomainRuleViolation:
         """The same violation with its field pointer placed under ``prefix`` (``$[2]``)."""
@@ -34,8 +36,7 @@ class DomainRuleViolation(StoreError):
         return DomainRuleViolation(self.rule, self.detail, prefix)
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """An event as the rules see it."""
 
     id: UUID
@@ -43,35 +44,60 @@ class Entry:
     corrects: UUID | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class Facts:
-    """What a stream states once corrections and retractions are resolved."""
+    """What a stream states once corrections and retractions are resolved (kept up to date)."""
 
-    seen: frozenset[str] = frozenset()
-    members: frozenset[str] = frozenset()
-    retracted: frozenset[UUID] = frozenset()
+    __slots__ = ("members", "retracted", "seen")
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.members: set[str] = set()
+        self.retracted: set[UUID] = set()
 
     @classmethod
     def of(cls, entries: Sequence[Entry]) -> Facts:
         """Fold a whole history (needed once corrections or retractions are involved)."""
-        facts = cls(
-            retracted=frozenset(
-                e.event.event_id for e in entries if isinstance(e.event, EventRetracted)
-            )
-        )
+        facts = cls()
+        facts.retracted = {e.event.event_id for e in entries if isinstance(e.event, EventRetracted)}
         for slot in resolve(entries):
-            facts = facts.after(slot.current.event)
+            facts.add(slot.current.event)
         return facts
 
-    def after(self, event: DomainEvent) -> Facts:
-        """The facts once a plain event (no correction, no retraction) is added."""
-        members = self.members
+    def add(self, event: DomainEvent) -> None:
+        """Take in a plain event (no correction, no retraction)."""
         if isinstance(event, MembershipSigned):
-            members = members | {event.party}
+            self.members.add(event.party)
         elif isinstance(event, MembershipWithdrawn):
-            members = members - {event.party}
-        seen = self.seen if event.type_name() in self.seen else self.seen | {event.type_name()}
-        return Facts(seen, members, self.retracted)
+            self.members.discard(event.party)
+        self.seen.add(event.type_name())
+
+
+class _History:
+    """The entries of one stream and their facts, shared by its successive states.
+
+    A state sees the first ``version`` entries. Evolving the newest state (the tip) appends in
+    place, so a batch of k events on a stream of n costs O(k), not O(k * n). A state that is no
+    longer the tip (a discarded draft moved past it) copies its prefix and refolds first.
+    """
+
+    __slots__ = ("entries", "facts", "index")
+
+    def __init__(self, entries: Sequence[Entry] = ()) -> None:
+        self.entries: list[Entry] = list(entries)
+        self.index: dict[UUID, int] = {e.id: n for n, e in enumerate(self.entries)}
+        self.facts = Facts.of(self.entries)
+
+    def get(self, event_id: UUID) -> Entry | None:
+        n = self.index.get(event_id)
+        return None if n is None else self.entries[n]
+
+    def append(self, entry: Entry) -> None:
+        self.index[entry.id] = len(self.entries)
+        self.entries.append(entry)
+        if entry.corrects is None and not isinstance(entry.event, EventRetracted):
+            self.facts.add(entry.event)
+        else:
+            self.facts = Facts.of(self.entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,59 +106,90 @@ class StreamState:
 
     stream: str
     version: int = 0
-    entries: tuple[Entry, ...] = ()
-    by_id: dict[UUID, Entry] = field(default_factory=dict, compare=False)
-    facts: Facts = Facts()
+    history: _History = field(default_factory=_History, compare=False, repr=False)
 
     @classmethod
     def of(cls, stream: str, entries: Sequence[Entry]) -> StreamState:
         """The state of a stream holding exactly ``entries``."""
-        by_id = {e.id: e for e in entries}
-        return cls(stream, len(entries), tuple(entries), by_id, Facts.of(entries))
+        return cls(stream, len(entries), _History(entries))
+
+    @property
+    def entries(self) -> list[Entry]:
+        """The history this state sees, oldest first."""
+        return self.history.entries[: self.version]
+
+    def get(self, event_id: UUID) -> Entry | None:
+        """The entry with this id, if this state's history holds it."""
+        n = self.history.index.get(event_id)
+        return None if n is None or n >= self.version else self.history.entries[n]
+
+    def at_tip(self) -> StreamState:
+        """This state, owning the end of its history (copied if a draft moved past it)."""
+        if len(self.history.entries) == self.version:
+            return self
+        return StreamState.of(self.stream, self.entries)
 
 
 def evolve(state: StreamState, entry: Entry) -> StreamState:
     """The state after ``entry`` has been appended."""
-    entries = (*state.entries, entry)
-    plain = entry.corrects is None and not isinstance(entry.event, EventRetracted)
-    facts = state.facts.after(entry.event) if plain else Facts.of(entries)
-    by_id = {**state.by_id, entry.id: entry}
-    return StreamState(state.stream, state.version + 1, entries, by_id, facts)
+    state = state.at_tip()
+    state.history.append(entry)
+    return StreamState(state.stream, state.version + 1, state.history)
 
 
 def decide(state: StreamState, entry: Entry) -> StreamState:
     """Check ``entry`` against the stream's history; return the evolved state or raise."""
-    if entry.id in state.by_id:
-        raise DomainRuleViolation("duplicate-id", f"event {entry.id} is already in {state.stream}")
+    return decide_all(state, [entry])
+
+
+def decide_all(state: StreamState, entries: Sequence[Entry]) -> StreamState:
+    """Check each entry in turn against the history so far; the state after all, or raise.
+
+    A violation carries ``index``: the position in ``entries`` of the event refused.
+    """
+    state = state.at_tip()
+    history = state.history
+    for index, entry in enumerate(entries):
+        try:
+            _check(state.stream, history, entry)
+        except DomainRuleViolation as violation:
+            violation.index = index  # the draft stays past `state`, which copies when next used
+            raise
+        history.append(entry)
+    return StreamState(state.stream, state.version + len(entries), history)
+
+
+def _check(stream: str, history: _History, entry: Entry) -> None:
+    if entry.id in history.index:
+        raise DomainRuleViolation("duplicate-id", f"event {entry.id} is already in {stream}")
     if isinstance(entry.event, EventRetracted):
-        _check_retraction(state, entry.event)
+        _check_retraction(stream, history, entry.event)
     elif entry.corrects is not None:
-        _check_correction(state, entry)
+        _check_correction(stream, history, entry)
     else:
-        _check_fact(state.facts, entry.event)
-    return evolve(state, entry)
+        _check_fact(history.facts, entry.event)
 
 
-def _check_retraction(state: StreamState, retraction: EventRetracted) -> None:
-    target = state.by_id.get(retraction.event_id)
+def _check_retraction(stream: str, history: _History, retraction: EventRetracted) -> None:
+    target = history.get(retraction.event_id)
     if target is None:
         raise DomainRuleViolation(
-            "unknown-target", f"data.event_id: no event {retraction.event_id} in {state.stream}"
+            "unknown-target", f"data.event_id: no event {retraction.event_id} in {stream}"
         )
     if isinstance(target.event, EventRetracted):
         raise DomainRuleViolation("unknown-target", "data.event_id: a retraction is final")
-    if target.id in state.facts.retracted:
+    if target.id in history.facts.retracted:
         raise DomainRuleViolation(
             "already-retracted", f"data.event_id: {target.id} is retracted already"
         )
 
 
-def _check_correction(state: StreamState, entry: Entry) -> None:
+def _check_correction(stream: str, history: _History, entry: Entry) -> None:
     assert entry.corrects is not None
-    target = state.by_id.get(entry.corrects)
+    target = history.get(entry.corrects)
     if target is None:
         raise DomainRuleViolation(
-            "unknown-target", f"corrects: no event {entry.corrects} in {state.stream}"
+            "unknown-target", f"corrects: no event {entry.corrects} in {stream}"
         )
     if type(target.event) is not type(entry.event):
         raise DomainRuleViolation(
@@ -140,7 +197,7 @@ def _check_correction(state: StreamState, entry: Entry) -> None:
             f"corrects: a correction keeps the type of {entry.corrects} "
             f"({target.event.type_name()})",
         )
-    if target.id in state.facts.retracted:
+    if target.id in history.facts.retracted:
         raise DomainRuleViolation("already-retracted", f"corrects: {entry.corrects} is retracted")
 
 

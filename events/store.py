@@ -7,7 +7,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -22,7 +22,7 @@ from events.errors import (
     WrongExpectedVersion,
 )
 from events.retraction import EventRetracted
-from events.rules import DomainRuleViolation, Entry, StreamState, decide
+from events.rules import DomainRuleViolation, Entry, StreamState, decide_all
 
 MAX_ATTEMPTS = 8
 
@@ -38,8 +38,7 @@ async def init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Appended:
+class Appended(NamedTuple):
     """Where one event landed."""
 
     id: UUID
@@ -157,26 +156,36 @@ class EventStore:
         states = await self._states(
             connection, streams, verified, load=expected_version is not None
         )
-        if any(new.id in states[s].by_id for new, s in zip(events, streams, strict=True)):
-            return await self._replay(connection, events)
         if expected_version is not None:
+            if any(states[s].get(new.id) for new, s in zip(events, streams, strict=True)):
+                return await self._replay(connection, events)
             state = states[streams[0]]
             if state.version != expected_version:
                 if state.stream not in verified:
                     await self._reload(connection, [state.stream], verified)
                     return None
                 raise WrongExpectedVersion(state.stream, expected_version, state.version)
-        decided = dict(states)
-        rows = []
-        for new, stream in zip(events, streams, strict=True):
+        by_stream: dict[str, list[int]] = {}
+        for n, stream in enumerate(streams):
+            by_stream.setdefault(stream, []).append(n)
+        decided: dict[str, StreamState] = {}
+        for stream, indexes in by_stream.items():
+            entries = [Entry(events[n].id, events[n].event, events[n].corrects) for n in indexes]
             try:
-                decided[stream] = decide(decided[stream], Entry(new.id, new.event, new.corrects))
+                decided[stream] = decide_all(states[stream], entries)
             except DomainRuleViolation as violation:
+                if violation.rule == "duplicate-id":  # stored already: a retry
+                    return await self._replay(connection, events)
                 if stream not in verified:
                     await self._reload(connection, [stream], verified)
                     return None
-                raise violation.at(new.pointer) from None
-            rows.append(_row(new, stream, decided[stream].version))
+                refused = events[indexes[violation.index or 0]]
+                raise violation.at(refused.pointer) from None
+        next_version = {stream: state.version for stream, state in states.items()}
+        rows = []
+        for new, stream in zip(events, streams, strict=True):
+            next_version[stream] += 1
+            rows.append(_row(new, stream, next_version[stream]))
         try:
             positions = await _insert(connection, rows)
         except asyncpg.UniqueViolationError as error:

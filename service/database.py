@@ -36,10 +36,23 @@ async def migrate(dsn: str) -> None:
     await asyncio.to_thread(migrate_sync, dsn)
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Release without the default reset query (a round trip per checkout).
+
+    asyncpg still rolls back any open transaction first. Pooled connections never hold session
+    state here: LISTEN and advisory locks live on dedicated connections, and nothing runs SET.
+    """
+
+
 async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
     """A pool whose connections speak jsonb through msgspec."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        dsn, min_size=1, max_size=size, init=init_connection, command_timeout=30
+        dsn,
+        min_size=1,
+        max_size=size,
+        init=init_connection,
+        reset=_keep_session,
+        command_timeout=30,
     )
     return pool
 
