@@ -1,8 +1,9 @@
 """Append throughput: the event store against raw asyncpg, same rows, same table, one run.
 
 Shapes: single-event appends from 16 concurrent tasks, and 100-event batches from 4 tasks.
-Raw and store rounds are interleaved, in alternating order; the median round counts. Target: the store
-reaches at least 0.8 of the raw figure. Run: ``make bench`` (DATABASE_URL picks the server).
+Raw and store rounds are interleaved, in alternating order; the median round counts.
+Target: the store reaches at least 0.8 of the raw figure.
+Run: ``make bench`` (DATABASE_URL picks the server, else an embedded one).
 """
 
 from __future__ import annotations
