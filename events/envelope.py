@@ -84,6 +84,8 @@ def parse_batch(body: bytes, *, max_batch: int, today: date) -> list[NewEvent]:
         raise _invalid("$", str(error)) from None
     except msgspec.DecodeError as error:
         raise MalformedJson("$", f"malformed JSON: {error}") from None
+    except RecursionError:
+        raise MalformedJson("$", "JSON nested too deeply") from None
     wires = decoded if isinstance(decoded, list) else [decoded]
     prefix = "$[{}]" if isinstance(decoded, list) else "$"
     if not wires:
@@ -106,6 +108,10 @@ def to_new_event(wire: WireEvent, at: str, today: date) -> NewEvent:
         raise _invalid(f"{at}.data", str(error)) from None
     except msgspec.DecodeError as error:
         raise MalformedJson(f"{at}.data", str(error)) from None
+    except UnicodeDecodeError:
+        raise MalformedJson(f"{at}.data", "a string is not valid UTF-8") from None
+    except RecursionError:
+        raise MalformedJson(f"{at}.data", "JSON nested too deeply") from None
     try:
         bounds = parse_date_bounds(wire.effective)
     except InvalidDate as error:

@@ -106,6 +106,13 @@ def _from_error(exc: Exception) -> ProblemDetailsException:
             return problem(409, "concurrency-conflict", str(exc))
         case UnknownCursor():
             return problem(400, "unknown-cursor", str(exc), invalid=[("after", str(exc))])
+        case asyncpg.DataError():
+            return problem(
+                400,
+                "invalid-parameter",
+                f"a value the database cannot take: {exc}",
+                invalid=[("request", str(exc))],
+            )
         case asyncpg.PostgresConnectionError() | ConnectionError() | OSError() | TimeoutError():
             return problem(
                 503,

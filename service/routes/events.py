@@ -86,14 +86,14 @@ async def read_log(
     request: Request[Any, Any, State],
     after: Annotated[int, QueryParameter(ge=0, le=MAX_CURSOR, description="position cursor")] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=1_000)] = 100,
-    type_: Annotated[
+    type: Annotated[
         str | None,
-        QueryParameter(name="type", max_length=1_000, description="comma-separated event types"),
+        QueryParameter(max_length=1_000, description="comma-separated event types"),
     ] = None,
     stream: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> LogPage:
     """Events after the cursor, in the log's order: a reader never misses a late commit."""
-    types = [t.strip() for t in type_.split(",") if t.strip()] if type_ else None
+    types = [t.strip() for t in type.split(",") if t.strip()] if type else None
     store: EventStore = request.app.state.store
     events = await store.read_log(after=after, limit=limit, types=types, stream=stream)
     return LogPage(events, events[-1].position if events else after)
@@ -157,7 +157,7 @@ def _refuse_nul(body: bytes) -> None:
         return
     try:
         decoded = msgspec.json.decode(body)
-    except msgspec.DecodeError as error:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as error:
         raise invalid_input("$", f"malformed JSON: {error}", status=400) from None
     pointer = _nul_pointer(decoded, "$")
     if pointer is not None:

@@ -143,3 +143,35 @@ async def test_bad_path_uuid_is_a_problem(client: Client) -> None:
     response = await client.get("/v1/events/not-a-uuid")
     assert response.status_code in {400, 404}
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 20_000 + b'"\\u0000"' + b"]" * 20_000,
+        b'{"type":"program.established","effective":"2024","data":'
+        + b"[" * 20_000
+        + b"]" * 20_000
+        + b"}",
+        b'{"type":"program.established","effective":"2024","data":{"program":"a","name":"\xff"}}',
+        b'{"type":"program.established","effective":"2024","data":{"program":"a","name":"\\ud800"}}',
+        b'{"type":"lease.signed","effective":"2024","data":{"lease":"a","facility":"b",'
+        b'"lessor":"KZ","lessee":"RU","area_ha":1e999}}',
+    ],
+    ids=["deep with NUL", "deep data", "bad UTF-8", "lone surrogate", "infinite float"],
+)
+async def test_hostile_bodies_are_client_errors(
+    client: Client, tokens: Tokens, body: bytes
+) -> None:
+    response = await client.post("/v1/events", content=body, headers=tokens.header())
+    assert response.status_code in {400, 422}, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/streams/%00", "/v1/events?stream=%00", "/v1/events?type=a%00b"]
+)
+async def test_nul_in_path_or_query_is_400(client: Client, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
