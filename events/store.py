@@ -97,8 +97,8 @@ RETURNING position
 # is ordered by (transaction id, position) and a read stops below the oldest transaction still
 # running in its own snapshot (pg_snapshot_xmin): every transaction below that has committed
 # (and is visible to this very statement) or aborted, so nothing can ever appear behind a cursor.
-_READ_LOG = f"""
-SELECT {_COLUMNS} FROM events
+READ_LOG = """
+SELECT {columns} FROM events
 WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
   AND ($3::text[] IS NULL OR type = ANY($3::text[]))
@@ -106,6 +106,7 @@ WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
 ORDER BY transaction_id, position
 LIMIT $5
 """
+_READ_LOG = READ_LOG.format(columns=_COLUMNS)
 
 
 class EventStore:

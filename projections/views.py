@@ -11,6 +11,14 @@ import msgspec
 from events.envelope import Source
 
 
+class Reflected(msgspec.Struct, frozen=True, kw_only=True):
+    """What a read reflects: the dates asked about and the log position applied."""
+
+    as_of: date | None = None
+    known_at: date | None = None
+    position: int = 0
+
+
 class Member(msgspec.Struct, frozen=True, kw_only=True):
     party: str
     party_name: str | None
@@ -24,7 +32,7 @@ class Member(msgspec.Struct, frozen=True, kw_only=True):
     event_id: UUID | None = None
 
 
-class Program(msgspec.Struct, frozen=True, kw_only=True):
+class Program(Reflected, frozen=True, kw_only=True):
     program: str
     name: str
     established: str
@@ -48,7 +56,7 @@ class Amendment(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     note: str | None = None
 
 
-class Lease(msgspec.Struct, frozen=True, kw_only=True):
+class Lease(Reflected, frozen=True, kw_only=True):
     lease: str
     facility: str
     lessor: str
@@ -68,7 +76,7 @@ class PlannedWindow(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
 
 
-class Mission(msgspec.Struct, frozen=True, kw_only=True):
+class Mission(Reflected, frozen=True, kw_only=True):
     mission: str
     name: str | None
     program: str | None
@@ -80,7 +88,7 @@ class Mission(msgspec.Struct, frozen=True, kw_only=True):
     history: list[PlannedWindow]
 
 
-class Agreement(msgspec.Struct, frozen=True, kw_only=True):
+class Agreement(Reflected, frozen=True, kw_only=True):
     agreement: str
     title: str
     parties: tuple[str, ...]
@@ -92,7 +100,7 @@ class Agreement(msgspec.Struct, frozen=True, kw_only=True):
     facility: str | None
 
 
-class Organization(msgspec.Struct, frozen=True, kw_only=True):
+class Organization(Reflected, frozen=True, kw_only=True):
     organization: str
     name: str
     status: str
@@ -111,7 +119,7 @@ class PartyLease(msgspec.Struct, frozen=True, kw_only=True):
     role: str
 
 
-class Party(msgspec.Struct, frozen=True, kw_only=True):
+class Party(Reflected, frozen=True, kw_only=True):
     party: str
     memberships: list[PartyMembership]
     agreements: list[str]
@@ -119,3 +127,30 @@ class Party(msgspec.Struct, frozen=True, kw_only=True):
     organizations: list[str]
     missions: list[str]
     programs_led: list[str]
+
+
+class MemberList(Reflected, frozen=True, kw_only=True):
+    program: str
+    members: list[Member]
+
+
+class Timeline(Reflected, frozen=True, kw_only=True):
+    program: str
+    interval: str
+    points: list[TimelinePoint]
+
+
+class ProgramList(Reflected, frozen=True, kw_only=True):
+    programs: list[Program]
+
+
+class LeaseList(Reflected, frozen=True, kw_only=True):
+    leases: list[Lease]
+
+
+class MissionList(Reflected, frozen=True, kw_only=True):
+    missions: list[Mission]
+
+
+class AgreementList(Reflected, frozen=True, kw_only=True):
+    agreements: list[Agreement]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,10 +13,12 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 
 from events.store import EventStore
+from projections.projector import Projector
+from projections.store import ensure_state
 from service.auth import TokenCache
 from service.database import create_pool, migrate
 from service.problems import EXCEPTION_HANDLERS
-from service.routes import events, ops
+from service.routes import events, ops, projections, views
 from service.settings import Settings
 
 
@@ -35,13 +38,21 @@ def create_app(
         app.state.pool = pool
         app.state.store = EventStore(pool)
         app.state.tokens = TokenCache.over(pool)
+        await ensure_state(pool)
+        stop = asyncio.Event()
+        projector = None
+        if settings.run_projector:
+            projector = asyncio.create_task(Projector(pool, database).run(stop))
         try:
             yield
         finally:
+            stop.set()
+            if projector is not None:
+                await asyncio.wait_for(projector, timeout=10)
             await pool.close()
 
     return Litestar(
-        route_handlers=[*events.ROUTES, *ops.ROUTES],
+        route_handlers=[*events.ROUTES, *views.ROUTES, *projections.ROUTES, *ops.ROUTES],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         plugins=[ProblemDetailsPlugin(ProblemDetailsConfig())],

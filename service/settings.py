@@ -25,6 +25,8 @@ class Settings:
     max_body_bytes: int = 4 * 1024 * 1024
     read_token_required: bool = False
     pool_size: int = 10
+    run_projector: bool = True
+    min_position_wait: float = 5.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -43,6 +45,9 @@ class Settings:
             ),
             read_token_required=_bool(source, "ACCORDLOG_READ_TOKEN_REQUIRED", False),
             pool_size=_int(source, "ACCORDLOG_POOL_SIZE", default.pool_size, 1, 1_000),
+            run_projector=_bool(source, "ACCORDLOG_PROJECTOR", default.run_projector),
+            min_position_wait=_int(source, "ACCORDLOG_MIN_POSITION_WAIT_MS", 5_000, 0, 60_000)
+            / 1000,
         )
 
 

@@ -28,6 +28,7 @@ def upgrade() -> None:
             checkpoint_position bigint NOT NULL DEFAULT 0,
             applied_events      bigint NOT NULL DEFAULT 0,
             status              text NOT NULL DEFAULT 'idle',
+            rebuild_requested   boolean NOT NULL DEFAULT false,
             updated_at          timestamptz NOT NULL DEFAULT now()
         )
         """

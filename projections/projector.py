@@ -1,0 +1,269 @@
+"""The projector: tails the log in gap-free order and keeps every projection's facts.
+
+One process at a time is active per projection: it holds a session advisory lock on a dedicated
+connection, and if it dies the lock goes with its connection and another instance takes over
+within ``poll_interval`` seconds. Facts and checkpoint move in one transaction, under a row lock
+on the checkpoint that also fences off a former holder that has not noticed it lost the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from events.catalogue import decode_payload, event_class, upcast
+from events.retraction import EventRetracted
+from events.store import READ_LOG
+from projections.facts import PROJECTIONS, entities
+from projections.store import FACT_COLUMNS, ensure_state
+
+log = logging.getLogger("accordlog.projector")
+
+_EVENTS = READ_LOG.replace(
+    "SELECT {columns}",
+    "SELECT position, transaction_id, id, stream, type, schema_version, effective, "
+    "effective_lower, effective_upper, reported_on, data, corrects, metadata->'source' AS source",
+)
+
+
+def lock_key(name: str) -> int:
+    """A stable 63-bit advisory lock key per projection."""
+    return int.from_bytes(hashlib.sha256(f"accordlog:{name}".encode()).digest()[:8], "big") >> 1
+
+
+class Projector:
+    """Keeps the named projections up to date for as long as ``run`` runs."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        dsn: str,
+        names: Sequence[str] = PROJECTIONS,
+        *,
+        batch_size: int = 1_000,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.pool = pool
+        self.dsn = dsn
+        self.names = list(names)
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.active: set[str] = set()
+        self._wake = asyncio.Event()
+        self._lock_connection: asyncpg.Connection | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Take locks, catch up, then follow the log until ``stop`` is set."""
+        await ensure_state(self.pool)
+        try:
+            while not stop.is_set():
+                try:
+                    await self._ensure_locks()
+                    for name in sorted(self.active):
+                        await self.catch_up(name)
+                    await self._rebuild_requested()
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                    log.warning("projector: %s; retrying", error)
+                    await self._drop_locks()
+                self._wake.clear()
+                await self._sleep(stop)
+        finally:
+            await self._drop_locks()
+
+    async def _rebuild_requested(self) -> None:
+        """Rebuild projections an admin asked for (the flag is cleared when it starts)."""
+        names = await self.pool.fetch(
+            "UPDATE projection_state SET rebuild_requested = false "
+            "WHERE rebuild_requested AND name = ANY($1::text[]) RETURNING name",
+            sorted(self.active),
+        )
+        for row in names:
+            log.info("projector: rebuilding %s", row["name"])
+            await self.rebuild(row["name"])
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        """Until a NOTIFY from an append, ``stop``, or the poll interval (NOTIFY can be lost)."""
+        waits = {asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())}
+        try:
+            await asyncio.wait(waits, timeout=self.poll_interval, return_when="FIRST_COMPLETED")
+        finally:
+            for task in waits:
+                task.cancel()
+
+    async def _ensure_locks(self) -> None:
+        if self._lock_connection is None or self._lock_connection.is_closed():
+            self.active.clear()
+            self._lock_connection = await asyncpg.connect(self.dsn)
+            await self._lock_connection.add_listener("accordlog_events", self._notified)
+        for name in self.names:
+            if name not in self.active and await self._lock_connection.fetchval(
+                "SELECT pg_try_advisory_lock($1)", lock_key(name)
+            ):
+                self.active.add(name)
+                log.info("projector: active for %s", name)
+
+    async def _drop_locks(self) -> None:
+        self.active.clear()
+        connection, self._lock_connection = self._lock_connection, None
+        if connection is not None and not connection.is_closed():
+            with contextlib.suppress(Exception):
+                await connection.close(timeout=2)
+
+    def _notified(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def catch_up(self, name: str, progress: Callable[[int], None] | None = None) -> int:
+        """Apply batches to ``name`` until the log's safe end; the number of events applied."""
+        total = 0
+        while (applied := await self.apply_batch(name)) > 0:
+            total += applied
+            if progress is not None:
+                progress(applied)
+        return total
+
+    async def apply_batch(self, name: str) -> int:
+        """Apply the next batch after the checkpoint, rows and checkpoint in one transaction."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            state = await connection.fetchrow(
+                "SELECT generation, checkpoint_xid, checkpoint_position FROM projection_state "
+                "WHERE name = $1 FOR UPDATE",
+                name,
+            )
+            cursor = (state["checkpoint_xid"], state["checkpoint_position"])
+            count, (xid, position) = await self._apply(
+                connection, name, state["generation"], cursor
+            )
+            if count:
+                await connection.execute(
+                    "UPDATE projection_state SET checkpoint_xid = $2, checkpoint_position = $3, "
+                    "applied_events = applied_events + $4, status = 'running', "
+                    "updated_at = now() WHERE name = $1",
+                    name, xid, position, count,
+                )  # fmt: skip
+            return count
+
+    async def _apply(
+        self, connection: asyncpg.Connection, name: str, generation: int, cursor: tuple[int, int]
+    ) -> tuple[int, tuple[int, int]]:
+        rows = await connection.fetch(_EVENTS, *cursor, None, None, self.batch_size)
+        if not rows:
+            return 0, cursor
+        records = await _fact_records(connection, name, generation, rows)
+        if records:
+            await connection.copy_records_to_table(
+                "projection_facts", records=records, columns=FACT_COLUMNS
+            )
+        return len(rows), (rows[-1]["transaction_id"], rows[-1]["position"])
+
+    async def rebuild(self, name: str, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild ``name`` into a new generation beside the live one, then swap.
+
+        The caller holds the projection's lock (this projector is active for it), so the live
+        generation does not move meanwhile; readers keep reading it until the swap commits.
+        """
+        state = await self.pool.fetchrow(
+            "SELECT generation FROM projection_state WHERE name = $1", name
+        )
+        old, new = state["generation"], state["generation"] + 1
+        await self._delete_generation(name, new)  # leftovers of an interrupted rebuild
+        await self.pool.execute(
+            "UPDATE projection_state SET status = 'rebuilding' WHERE name = $1", name
+        )
+        cursor, total = (0, 0), 0
+        while True:
+            async with self.pool.acquire() as connection, connection.transaction():
+                count, cursor = await self._apply(connection, name, new, cursor)
+            if not count:
+                break
+            total += count
+            if progress is not None:
+                progress(count)
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "SELECT 1 FROM projection_state WHERE name = $1 FOR UPDATE", name
+            )
+            while (step := await self._apply(connection, name, new, cursor))[0]:
+                total += step[0]
+                cursor = step[1]
+            await connection.execute(
+                "UPDATE projection_state SET generation = $2, checkpoint_xid = $3, "
+                "checkpoint_position = $4, applied_events = $5, status = 'running', "
+                "updated_at = now() WHERE name = $1",
+                name, new, cursor[0], cursor[1], total,
+            )  # fmt: skip
+        await self._delete_generation(name, old)
+        return total
+
+    async def _delete_generation(self, name: str, generation: int) -> None:
+        await self.pool.execute(
+            "DELETE FROM projection_facts WHERE projection = $1 AND generation = $2",
+            name, generation,
+        )  # fmt: skip
+
+
+async def _fact_records(
+    connection: asyncpg.Connection, name: str, generation: int, rows: Sequence[Any]
+) -> list[tuple[Any, ...]]:
+    """Fact rows for a batch; corrections and retractions follow their target's entities."""
+    records: list[tuple[Any, ...]] = []
+    batch_entities: dict[Any, tuple[str, ...]] = {}
+    for row in rows:
+        data = row["data"]
+        current = event_class(row["type"]).schema_version
+        if row["schema_version"] < current:
+            data = msgspec.Raw(msgspec.json.encode(
+                upcast(row["type"], row["schema_version"], msgspec.json.decode(data))
+            ))  # fmt: skip
+        event = decode_payload(row["type"], data)
+        keys = () if isinstance(event, EventRetracted) else entities(name, event)
+        target = event.event_id if isinstance(event, EventRetracted) else row["corrects"]
+        if target is not None:
+            keys = tuple(dict.fromkeys(
+                (*keys, *await _entities_of(connection, name, generation, target, batch_entities))
+            ))  # fmt: skip
+        batch_entities[row["id"]] = keys
+        records.extend(
+            (
+                name,
+                generation,
+                key,
+                row["id"],
+                row["type"],
+                row["stream"],
+                row["transaction_id"],
+                row["position"],
+                row["corrects"],
+                row["effective"],
+                row["effective_lower"],
+                row["effective_upper"],
+                row["reported_on"],
+                data,
+                row["source"],
+            )
+            for key in keys
+        )
+    return records
+
+
+async def _entities_of(
+    connection: asyncpg.Connection,
+    name: str,
+    generation: int,
+    event_id: Any,
+    batch: dict[Any, tuple[str, ...]],
+) -> tuple[str, ...]:
+    if event_id in batch:
+        return batch[event_id]
+    rows = await connection.fetch(
+        "SELECT entity FROM projection_facts "
+        "WHERE projection = $1 AND generation = $2 AND event_id = $3",
+        name, generation, event_id,
+    )  # fmt: skip
+    return tuple(row["entity"] for row in rows)

@@ -1,0 +1,77 @@
+"""Projection status and admin rebuilds."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import PathParameter
+
+from projections.facts import PROJECTIONS
+from service.auth import require
+from service.openapi import problem_responses
+from service.problems import problem
+
+
+class ProjectionStatus(msgspec.Struct, frozen=True):
+    name: str
+    checkpoint: int
+    lag: int
+    status: str
+    generation: int
+    applied_events: int
+
+
+class ProjectionList(msgspec.Struct, frozen=True):
+    projections: list[ProjectionStatus]
+
+
+_STATUS = """
+SELECT s.name, s.checkpoint_position, s.status, s.generation, s.applied_events,
+       (SELECT count(*) FROM (
+            SELECT 1 FROM events e
+            WHERE (e.transaction_id, e.position) > (s.checkpoint_xid, s.checkpoint_position)
+            LIMIT 100000) AS behind) AS lag
+FROM projection_state s ORDER BY s.name
+"""
+
+
+@get(
+    "/v1/projections",
+    guards=[require("read")],
+    responses=problem_responses(401),
+    summary="Each projection's checkpoint, lag (events behind, capped at 100000) and status",
+)
+async def list_projections(request: Request[Any, Any, State]) -> ProjectionList:
+    """Where each projection stands."""
+    rows = await request.app.state.pool.fetch(_STATUS)
+    return ProjectionList([
+        ProjectionStatus(r["name"], r["checkpoint_position"], r["lag"], r["status"],
+                         r["generation"], r["applied_events"])
+        for r in rows
+    ])  # fmt: skip
+
+
+@post(
+    "/v1/projections/{name:str}/rebuild",
+    guards=[require("admin")],
+    status_code=202,
+    responses=problem_responses(401, 403, 404),
+    summary="Rebuild a projection beside the live one",
+)
+async def rebuild(
+    request: Request[Any, Any, State], name: Annotated[str, PathParameter(max_length=50)]
+) -> Response[dict[str, str]]:
+    """The active projector rebuilds it into a new generation and swaps; reads go on meanwhile."""
+    if name not in PROJECTIONS:
+        raise problem(404, "not-found", f"no projection {name!r}; known: {', '.join(PROJECTIONS)}")
+    await request.app.state.pool.execute(
+        "UPDATE projection_state SET rebuild_requested = true WHERE name = $1", name
+    )
+    await request.app.state.pool.execute("SELECT pg_notify('accordlog_events', '')")
+    return Response({"projection": name, "status": "rebuild requested"}, status_code=202)
+
+
+ROUTES = [list_projections, rebuild]
