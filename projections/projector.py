@@ -65,17 +65,17 @@ class Projector:
         try:
             while not stop.is_set():
                 try:
-                    await self._ensure_locks()
+                    await self.acquire()
                     for name in sorted(self.active):
                         await self.catch_up(name)
                     await self._rebuild_requested()
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                     log.warning("projector: %s; retrying", error)
-                    await self._drop_locks()
+                    await self.release()
                 self._wake.clear()
                 await self._sleep(stop)
         finally:
-            await self._drop_locks()
+            await self.release()
 
     async def _rebuild_requested(self) -> None:
         """Rebuild projections an admin asked for (the flag is cleared when it starts)."""
@@ -97,7 +97,8 @@ class Projector:
             for task in waits:
                 task.cancel()
 
-    async def _ensure_locks(self) -> None:
+    async def acquire(self) -> None:
+        """Become active for every named projection whose lock is free."""
         if self._lock_connection is None or self._lock_connection.is_closed():
             self.active.clear()
             self._lock_connection = await asyncpg.connect(self.dsn)
@@ -109,7 +110,8 @@ class Projector:
                 self.active.add(name)
                 log.info("projector: active for %s", name)
 
-    async def _drop_locks(self) -> None:
+    async def release(self) -> None:
+        """Give up every lock (closing the lock connection releases them)."""
         self.active.clear()
         connection, self._lock_connection = self._lock_connection, None
         if connection is not None and not connection.is_closed():

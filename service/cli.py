@@ -15,6 +15,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from projections.facts import PROJECTIONS
+from projections.projector import Projector
+from projections.store import ensure_state
 from service.auth import SCOPES, create_first_admin_token, create_token
 from service.database import EmbeddedPostgres, create_pool, migrate_sync
 from service.importer import ImportReport, import_lines, read_lines
@@ -62,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     imports.add_argument("--batch-size", type=int, default=500)
     imports.set_defaults(handler=_import)
     commands.add_parser("demo", help="import the seed story's facts").set_defaults(handler=_demo)
+    project = commands.add_parser("project", help="run the projector alone (no HTTP)")
+    project.set_defaults(handler=_project)
+    rebuild = commands.add_parser("rebuild", help="rebuild projections beside the live ones")
+    rebuild.add_argument("names", nargs="*", metavar="NAME", help=", ".join(PROJECTIONS))
+    rebuild.set_defaults(handler=_rebuild)
     return parser
 
 
@@ -189,6 +197,71 @@ async def _import_file(pool: Any, path: Path, batch_size: int) -> ImportReport:
             batch_size=batch_size,
             progress=lambda n: progress.advance(task, n),
         )
+
+
+def _project(settings: Settings, _: argparse.Namespace) -> int:
+    async def run(dsn: str) -> None:
+        pool = await create_pool(dsn, 4)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await Projector(pool, dsn).run(stop)
+        finally:
+            await pool.close()
+
+    with database(settings) as dsn:
+        migrate_sync(dsn)
+        err.print("projector running; Ctrl-C stops it")
+        asyncio.run(run(dsn))
+    return 0
+
+
+def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    names = args.names or list(PROJECTIONS)
+    unknown = sorted(set(names) - set(PROJECTIONS))
+    if unknown:
+        err.print(f"[red]no projection {', '.join(unknown)}[/red]; known: {', '.join(PROJECTIONS)}")
+        return 2
+
+    async def run(dsn: str) -> None:
+        pool = await create_pool(dsn, 4)
+        try:
+            await ensure_state(pool)
+            total = await pool.fetchval("SELECT count(*) FROM events")
+            for name in names:
+                await _rebuild_one(pool, dsn, name, total)
+        finally:
+            await pool.close()
+
+    with database(settings) as dsn:
+        migrate_sync(dsn)
+        asyncio.run(run(dsn))
+    return 0
+
+
+async def _rebuild_one(pool: Any, dsn: str, name: str, total: int) -> None:
+    """Rebuild here when no projector is active for ``name``; else ask the active one."""
+    projector = Projector(pool, dsn, [name])
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    quiet = not sys.stderr.isatty() or os.environ.get("CI") == "true"
+    with Progress(*columns, console=err, disable=quiet) as progress:
+        task = progress.add_task(f"rebuilding {name}", total=total)
+        await projector.acquire()
+        try:
+            if name in projector.active:
+                count = await projector.rebuild(name, lambda n: progress.advance(task, n))
+                err.print(f"{name}: rebuilt from {count} events")
+                return
+        finally:
+            await projector.release()
+        await pool.execute(
+            "UPDATE projection_state SET rebuild_requested = true WHERE name = $1", name
+        )
+        await pool.execute("SELECT pg_notify('accordlog_events', '')")
+        err.print(f"{name}: another process runs this projection; it was asked to rebuild")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,12 @@ def server_dsn() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def database_dsn(server_dsn: str) -> Iterator[str]:
-    """A fresh database for this test session, migrated by ``alembic upgrade head``."""
+    """The database shared by this test session, migrated by ``alembic upgrade head``."""
+    yield from fresh_database(server_dsn)
+
+
+def fresh_database(server_dsn: str) -> Iterator[str]:
+    """A new database migrated to head, dropped afterwards."""
     import asyncio
 
     name = f"accordlog_test_{secrets.token_hex(4)}"

@@ -67,7 +67,7 @@ async def test_other_views(client: Client, demo: int) -> None:
     org = (await client.get("/v1/organizations/ilrsco", params=params)).json()
     assert org["status"] == "announced"
     kz = (await client.get("/v1/parties/KZ", params=params)).json()
-    assert [m["program"] for m in kz["memberships"]] == ["ilrs"]
+    assert "ilrs" in [m["program"] for m in kz["memberships"]]
     assert kz["leases"] == [{"lease": "baikonur", "role": "lessor"}]
     programs = (await client.get("/v1/programs", params=params)).json()
     assert {"ilrs", "artemis-accords"} <= {p["program"] for p in programs["programs"]}
