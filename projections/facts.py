@@ -16,6 +16,7 @@ from events.lease import LeaseEvent, LeaseSigned
 from events.mission import MissionAnnounced, MissionEvent
 from events.organization import OrganizationEvent
 from events.program import MembershipSigned, MembershipWithdrawn, ProgramEstablished, ProgramEvent
+from events.retraction import EventRetracted
 
 PROJECTIONS = (
     "programs",
@@ -90,3 +91,25 @@ def known(facts: Iterable[Fact], known_at: date | None) -> list[Fact]:
 def by_valid_time(facts: Sequence[Fact]) -> list[Fact]:
     """Facts in valid-time order (open starts first), ties in log order."""
     return sorted(facts, key=lambda f: (f.effective.lower or date.min, f.position))
+
+
+def group_by_entity(projection: str, facts: Iterable[Fact]) -> dict[str, list[Fact]]:
+    """What the projector stores, computed in memory from facts in log order.
+
+    A correction also joins its target's entities, a retraction only its target's, so that
+    every entity sees the corrections and retractions of the facts it holds.
+    """
+    keys_of: dict[UUID, tuple[str, ...]] = {}
+    grouped: dict[str, list[Fact]] = {}
+    for fact in facts:
+        event = fact.event
+        if isinstance(event, EventRetracted):
+            keys = keys_of.get(event.event_id, ())
+        else:
+            keys = entities(projection, event)
+            if fact.corrects is not None:
+                keys = tuple(dict.fromkeys((*keys, *keys_of.get(fact.corrects, ()))))
+        keys_of[fact.id] = keys
+        for key in keys:
+            grouped.setdefault(key, []).append(fact)
+    return grouped

@@ -74,3 +74,18 @@ async def wait_for_position(
                 f"the {projection} projection has not applied position {position} yet"
             )
         await asyncio.sleep(0.02)
+
+
+_LOG = """
+SELECT id AS event_id, type, schema_version, stream, position, corrects, effective,
+       effective_lower, effective_upper, reported_on, data, metadata->'source' AS source
+FROM events
+WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND ($1::text[] IS NULL OR stream = ANY($1::text[]))
+ORDER BY transaction_id, position
+"""
+
+
+async def live_facts(pool: asyncpg.Pool, streams: list[str] | None = None) -> list[Fact]:
+    """Facts straight from the log (no projection), in log order: the live fold's input."""
+    return [fact_of(row) for row in await pool.fetch(_LOG, streams)]
