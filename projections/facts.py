@@ -7,15 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from events.agreement import AgreementSigned
+import msgspec
+
 from events.base import DomainEvent
 from events.dates import DateBounds
 from events.envelope import Source
 from events.history import resolve
-from events.lease import LeaseEvent, LeaseSigned
-from events.mission import MissionAnnounced, MissionEvent
-from events.organization import OrganizationEvent
-from events.program import MembershipSigned, MembershipWithdrawn, ProgramEstablished, ProgramEvent
 from events.retraction import EventRetracted
 
 PROJECTIONS = (
@@ -43,38 +40,57 @@ class Fact:
     source: Source | None = None
 
 
+class Keys(msgspec.Struct, frozen=True):
+    """The fields of any payload that name entities; decoded without validation (the events
+    were validated on write), which keeps rebuilds fast."""
+
+    program: str | None = None
+    party: str | None = None
+    lease: str | None = None
+    mission: str | None = None
+    agreement: str | None = None
+    organization: str | None = None
+    led_by: tuple[str, ...] = ()
+    lessor: str | None = None
+    lessee: str | None = None
+    parties: tuple[str, ...] = ()
+    founders: tuple[str, ...] = ()
+    operator: str | None = None
+    event_id: UUID | None = None
+
+
+KEYS = msgspec.json.Decoder(Keys)
+_OWNER = {
+    "programs": ("program", "program."),
+    "memberships": ("program", "program."),
+    "leases": ("lease", "lease."),
+    "missions": ("mission", "mission."),
+    "agreements": ("agreement", "agreement."),
+    "organizations": ("organization", "organization."),
+}
+
+
 def entities(projection: str, event: DomainEvent) -> tuple[str, ...]:
     """The entities of ``projection`` an event speaks about (corrections and retractions aside)."""
-    match projection, event:
-        case (("programs" | "memberships"), ProgramEvent(program=program)):
-            return (program,)
-        case "leases", LeaseEvent(lease=lease):
-            return (lease,)
-        case "missions", MissionEvent(mission=mission):
-            return (mission,)
-        case "agreements", AgreementSigned(agreement=agreement):
-            return (agreement,)
-        case "organizations", OrganizationEvent(organization=organization):
-            return (organization,)
-        case "parties", _:
-            return _parties(event)
-    return ()
+    return entity_keys(projection, event.type_name(), msgspec.convert(
+        msgspec.structs.asdict(event), Keys
+    ))  # fmt: skip
 
 
-def _parties(event: DomainEvent) -> tuple[str, ...]:
-    match event:
-        case MembershipSigned(party=party) | MembershipWithdrawn(party=party):
-            return (party,)
-        case ProgramEstablished(led_by=led_by):
-            return tuple(dict.fromkeys(led_by))
-        case LeaseSigned(lessor=lessor, lessee=lessee):
-            return tuple(dict.fromkeys((lessor, lessee)))
-        case AgreementSigned(parties=parties):
-            return tuple(dict.fromkeys(parties))
-        case OrganizationEvent(founders=founders):
-            return tuple(dict.fromkeys(founders))
-        case MissionAnnounced(operator=operator) if operator is not None:
-            return (operator,)
+def entity_keys(projection: str, type_name: str, keys: Keys) -> tuple[str, ...]:
+    """:func:`entities` on the decoded key fields of a payload."""
+    if type_name == "event.retracted":
+        return ()
+    if projection == "parties":
+        named = (keys.party, *keys.led_by, keys.lessor, keys.lessee, *keys.parties,
+                 *keys.founders, keys.operator)  # fmt: skip
+        return tuple(dict.fromkeys(p for p in named if p is not None))
+    field, prefix = _OWNER[projection]
+    if type_name.startswith(prefix) or (
+        prefix == "program." and type_name.startswith("membership.")
+    ):
+        value = getattr(keys, field)
+        return () if value is None else (value,)
     return ()
 
 

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 import asyncpg
 
 from projections.facts import Fact
-from projections.store import fact_of
+from projections.store import FACT_SELECT, fact_of
 
-_FACTS = """
-SELECT f.event_id, f.type, f.stream, f.position, f.corrects, f.effective, f.effective_lower,
-       f.effective_upper, f.reported_on, f.data, f.source, f.entity
-FROM projection_facts f
+_FACTS = f"""
+SELECT f.entity, {FACT_SELECT}
+FROM projection_facts f JOIN events e ON e.position = f.position
 WHERE f.projection = $1 AND f.generation = $2 AND ($3::text IS NULL OR f.entity = $3)
 ORDER BY f.entity, f.log_xid, f.position
 """
@@ -76,13 +75,12 @@ async def wait_for_position(
         await asyncio.sleep(0.02)
 
 
-_LOG = """
-SELECT id AS event_id, type, schema_version, stream, position, corrects, effective,
-       effective_lower, effective_upper, reported_on, data, metadata->'source' AS source
-FROM events
-WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-  AND ($1::text[] IS NULL OR stream = ANY($1::text[]))
-ORDER BY transaction_id, position
+_LOG = f"""
+SELECT {FACT_SELECT}
+FROM events e
+WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND ($1::text[] IS NULL OR e.stream = ANY($1::text[]))
+ORDER BY e.transaction_id, e.position
 """
 
 

@@ -15,10 +15,11 @@ from projections.facts import PROJECTIONS, Fact
 
 _SOURCE = msgspec.json.Decoder(Source | None)
 
-FACT_COLUMNS = (
-    "projection", "generation", "entity", "event_id", "type", "stream", "log_xid", "position",
-    "corrects", "effective", "effective_lower", "effective_upper", "reported_on", "data", "source",
-)  # fmt: skip
+FACT_COLUMNS = ("projection", "generation", "entity", "log_xid", "position")
+
+
+FACT_SELECT = """e.id, e.type, e.schema_version, e.stream, e.position, e.corrects, e.effective,
+    e.effective_lower, e.effective_upper, e.reported_on, e.data, e.metadata->'source' AS source"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +62,17 @@ async def checkpoints(pool: asyncpg.Pool) -> list[Checkpoint]:
 
 
 def fact_of(row: Any) -> Fact:
-    """A stored row (projection_facts or events) as a Fact; bounds come from columns."""
+    """An ``events`` row (see ``FACT_SELECT``) as a Fact; bounds come from columns."""
     type_name = row["type"]
     data = row["data"]
-    schema_version = row.get("schema_version", event_class(type_name).schema_version)
+    schema_version = row["schema_version"]
     if schema_version < event_class(type_name).schema_version:
         event = load_stored(type_name, schema_version, msgspec.json.decode(data))
     else:
         event = decode_payload(type_name, data)
     source = row["source"]
     return Fact(
-        id=row["event_id"],
+        id=row["id"],
         event=event,
         corrects=row["corrects"],
         stream=row["stream"],

@@ -4,9 +4,10 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-24
 
-Every projection keeps, per entity it serves (a program, a lease, a party...), the events that
-speak about that entity, with their time axes as columns. Reads fold them at the requested
-``as_of``/``known_at``. A rebuild writes a new ``generation`` beside the live one and then flips
+Every projection keeps, per entity it serves (a program, a lease, a party...), pointers to the
+events that speak about that entity; the time axes are columns of those events. Reads fold them
+at the requested ``as_of``/``known_at``. A rebuild writes a new ``generation`` beside the
+live one and then flips
 ``projection_state.generation`` in one transaction, so reads never go dark.
 """
 
@@ -33,30 +34,19 @@ def upgrade() -> None:
         )
         """
     )
+    # A fact row points at an event of the log; the payload stays in `events` (one copy),
+    # and the primary key is the read order: an entity's events in log order.
     op.execute(
         """
         CREATE TABLE projection_facts (
-            projection      text NOT NULL,
-            generation      integer NOT NULL,
-            entity          text NOT NULL,
-            event_id        uuid NOT NULL,
-            type            text NOT NULL,
-            stream          text NOT NULL,
-            log_xid         xid8 NOT NULL,
-            position        bigint NOT NULL,
-            corrects        uuid,
-            effective       text NOT NULL,
-            effective_lower date,
-            effective_upper date,
-            reported_on     date NOT NULL,
-            data            jsonb NOT NULL,
-            source          jsonb,
-            PRIMARY KEY (projection, generation, entity, event_id)
+            projection  text NOT NULL,
+            generation  integer NOT NULL,
+            entity      text NOT NULL,
+            log_xid     xid8 NOT NULL,
+            position    bigint NOT NULL,
+            PRIMARY KEY (projection, generation, entity, log_xid, position)
         )
         """
-    )
-    op.execute(
-        "CREATE INDEX projection_facts_event ON projection_facts (projection, generation, event_id)"
     )
 
 

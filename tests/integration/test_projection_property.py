@@ -65,9 +65,9 @@ async def setup(own_dsn: str) -> AsyncIterator[tuple[asyncpg.Pool, Projector]]:
 
 
 def wire_history(program: str, ops: list[tuple[str, Any, str, date]]) -> list[dict[str, Any]]:
-    data = {"program": program, "name": program}
+    named = {"program": program, "name": program}
     history = [{"id": str(uuid.uuid4()), "type": "program.established", "effective": "2019",
-                "reported_on": "2019-06-01", "data": data}]  # fmt: skip
+                "reported_on": "2019-06-01", "data": named}]  # fmt: skip
     for kind, what, when, reported in ops:
         event: dict[str, Any] = {"id": str(uuid.uuid4()), "reported_on": reported.isoformat()}
         if kind in {"sign", "withdraw"}:
