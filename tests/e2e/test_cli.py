@@ -77,3 +77,12 @@ async def test_demo_imports_the_seed_story_once(database_dsn: str, pool: asyncpg
     again = run(database_dsn, "demo")
     assert again.returncode == 0 and "0 appended" in again.stderr
     assert await pool.fetchval("SELECT count(*) FROM events") == total
+
+
+async def test_rebuild_command(database_dsn: str, pool: asyncpg.Pool) -> None:
+    run(database_dsn, "demo")
+    done = run(database_dsn, "rebuild", "programs")
+    assert done.returncode == 0, done.stderr
+    # Rebuilt here, or handed to the projector another process runs for it.
+    assert "programs: rebuilt from" in done.stderr or "asked to rebuild" in done.stderr
+    assert run(database_dsn, "rebuild", "nope").returncode == 2
