@@ -136,34 +136,63 @@ class Projector:
         return total
 
     async def apply_batch(self, name: str) -> int:
-        """Apply the next batch after the checkpoint, rows and checkpoint in one transaction."""
-        async with self.pool.acquire() as connection, connection.transaction():
+        """Apply the next batch after the checkpoint, rows and checkpoint in one transaction.
+
+        The batch is read and prepared first; the write transaction (which takes a transaction
+        id, and so holds back every gap-free log reader while it is open) only locks the
+        checkpoint, checks it has not moved, copies the rows and moves it.
+        """
+        async with self.pool.acquire() as connection:
             state = await connection.fetchrow(
                 "SELECT generation, checkpoint_xid, checkpoint_position FROM projection_state "
-                "WHERE name = $1 FOR UPDATE",
+                "WHERE name = $1",
                 name,
             )
             cursor = (state["checkpoint_xid"], state["checkpoint_position"])
-            count, (xid, position) = await self._apply(
-                connection, name, state["generation"], cursor
-            )
-            if count:
+            generation = state["generation"]
+            records, count, after = await self._prepare(connection, name, generation, cursor)
+            if not count:
+                return 0
+            async with connection.transaction():
+                moved = await connection.fetchval(
+                    "SELECT (generation, checkpoint_xid, checkpoint_position) <> ($2, $3, $4) "
+                    "FROM projection_state WHERE name = $1 FOR UPDATE",
+                    name, generation, *cursor,
+                )  # fmt: skip
+                if moved:  # another holder (or a rebuild) got there first: nothing applied
+                    return 0
+                await self._write(connection, records)
                 await connection.execute(
                     "UPDATE projection_state SET checkpoint_xid = $2, checkpoint_position = $3, "
                     "applied_events = applied_events + $4, status = 'running', "
                     "updated_at = now() WHERE name = $1",
-                    name, xid, position, count,
+                    name, *after, count,
                 )  # fmt: skip
             return count
 
     async def _apply(
         self, connection: asyncpg.Connection, name: str, generation: int, cursor: tuple[int, int]
     ) -> tuple[int, tuple[int, int]]:
+        records, count, after = await self._prepare(connection, name, generation, cursor)
+        await self._write(connection, records)
+        return count, after
+
+    async def _write(self, connection: asyncpg.Connection, records: list[tuple[Any, ...]]) -> None:
+        if records:
+            records.sort()  # in index order: the primary key takes them with fewer page visits
+            await connection.copy_records_to_table(
+                "projection_facts", records=records, columns=FACT_COLUMNS
+            )
+
+    async def _prepare(
+        self, connection: asyncpg.Connection, name: str, generation: int, cursor: tuple[int, int]
+    ) -> tuple[list[tuple[Any, ...]], int, tuple[int, int]]:
+        """The fact rows for the batch after ``cursor``, its size, and the cursor after it."""
         prefix = _PREFIX.get(name)
         query = _EVENTS if prefix is None else _BY_STREAM
         rows = await connection.fetch(query, *cursor, None, None, self.batch_size)
         if not rows:
-            return 0, cursor
+            return [], 0, cursor
         if prefix is None:
             records = await _fact_records(connection, name, generation, rows)
         else:
@@ -173,12 +202,7 @@ class Projector:
                 for row in rows
                 if row["stream"].startswith(prefix)
             ]  # fmt: skip
-        records.sort()  # in index order: the primary key takes them with far fewer page visits
-        if records:
-            await connection.copy_records_to_table(
-                "projection_facts", records=records, columns=FACT_COLUMNS
-            )
-        return len(rows), (rows[-1]["transaction_id"], rows[-1]["position"])
+        return records, len(rows), (rows[-1]["transaction_id"], rows[-1]["position"])
 
     async def rebuild(self, name: str, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild ``name`` into a new generation beside the live one, then swap.

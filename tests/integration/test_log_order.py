@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -42,8 +44,12 @@ async def test_a_late_commit_is_delivered_exactly_once(pool: asyncpg.Pool, slug:
     finally:
         await pool.release(held)
 
-    after_commit, _ = await read_all(store, cursor)
-    mine = [e.stream for e in after_commit if slug in e.stream]
+    for _ in range(100):  # other sessions' open transactions may hold the horizon back briefly
+        after_commit, _ = await read_all(store, cursor)
+        mine = [e.stream for e in after_commit if slug in e.stream]
+        if len(mine) >= 4:
+            break
+        await asyncio.sleep(0.02)
     assert mine == [f"program-{slug}-late"] + [f"program-{slug}-after-{n}" for n in range(3)]
     positions = [e.position for e in after_commit if slug in e.stream]
     assert positions[0] < positions[1]  # the late event took its position first...
@@ -69,7 +75,11 @@ class _OneConnection:
 async def test_filters_by_type_and_stream(store: EventStore, slug: str) -> None:
     batch = new_events(established(slug), established(f"{slug}-2"))
     await store.append(batch)
-    page = await store.read_log(stream=f"program-{slug}", limit=1000)
+    for _ in range(100):  # another session's open transaction may hold the horizon back briefly
+        page = await store.read_log(stream=f"program-{slug}", limit=1000)
+        if page:
+            break
+        await asyncio.sleep(0.02)
     assert [e.id for e in page] == [batch[0].id]
     typed = await store.read_log(types=["program.established"], limit=1000)
     assert {batch[0].id, batch[1].id} <= {e.id for e in typed}
