@@ -97,6 +97,22 @@ def _all(
     return [view for view in views if view is not None]
 
 
+async def _single(
+    request: Request[Any, Any, State],
+    projection: str,
+    entity: str,
+    fold: Callable[[list[Fact], date], V | None],
+    dates: tuple[date | None, date | None, int | None],
+) -> V:
+    """Fold one entity's facts as known on ``known_at`` at ``as_of``; 404 when it is not there."""
+    as_of, known_at, min_position = dates
+    snapshot = await _snapshot(request, projection, entity, min_position)
+    day = _today(as_of)
+    what = projection.removesuffix("s")
+    view = fold(_one(snapshot, entity, known_at, what), day)
+    return _reflect(_found(view, what, entity, day), day, known_at, snapshot.position)
+
+
 @get("/v1/programs", summary="Programs with their member counts", **READ)
 async def list_programs(
     request: Request[Any, Any, State], as_of: AsOf = None, known_at: KnownAt = None,
@@ -115,10 +131,9 @@ async def get_program(
     known_at: KnownAt = None, min_position: MinPosition = None,
 ) -> Program:  # fmt: skip
     """Certain members (whole join window on or before ``as_of``) and possible ones."""
-    snapshot = await _snapshot(request, "programs", program, min_position)
-    day = _today(as_of)
-    view = folds.program(_one(snapshot, program, known_at, "program"), day)
-    return _reflect(_found(view, "program", program, day), day, known_at, snapshot.position)
+    return await _single(
+        request, "programs", program, folds.program, (as_of, known_at, min_position)
+    )
 
 
 @get("/v1/programs/{program:str}/members", summary="Members in order of joining", **READ)
@@ -209,10 +224,7 @@ async def get_lease(
     known_at: KnownAt = None, min_position: MinPosition = None,
 ) -> Lease:  # fmt: skip
     """Each field takes the latest signed or amended value in effect on ``as_of``."""
-    snapshot = await _snapshot(request, "leases", lease, min_position)
-    day = _today(as_of)
-    view = folds.lease(_one(snapshot, lease, known_at, "lease"), day)
-    return _reflect(_found(view, "lease", lease, day), day, known_at, snapshot.position)
+    return await _single(request, "leases", lease, folds.lease, (as_of, known_at, min_position))
 
 
 @get("/v1/missions", summary="Missions and their planned windows", **READ)
@@ -236,10 +248,9 @@ async def get_mission(
     known_at: KnownAt = None, min_position: MinPosition = None,
 ) -> Mission:  # fmt: skip
     """The planned window in effect on ``as_of`` and every window announced before."""
-    snapshot = await _snapshot(request, "missions", mission, min_position)
-    day = _today(as_of)
-    view = folds.mission(_one(snapshot, mission, known_at, "mission"), day)
-    return _reflect(_found(view, "mission", mission, day), day, known_at, snapshot.position)
+    return await _single(
+        request, "missions", mission, folds.mission, (as_of, known_at, min_position)
+    )
 
 
 @get("/v1/agreements", summary="Agreements, optionally of one party", **READ)
@@ -264,10 +275,9 @@ async def get_agreement(
     known_at: KnownAt = None, min_position: MinPosition = None,
 ) -> Agreement:  # fmt: skip
     """Signed, and in force once its entry into force is certain."""
-    snapshot = await _snapshot(request, "agreements", agreement, min_position)
-    day = _today(as_of)
-    view = folds.agreement(_one(snapshot, agreement, known_at, "agreement"), day)
-    return _reflect(_found(view, "agreement", agreement, day), day, known_at, snapshot.position)
+    return await _single(
+        request, "agreements", agreement, folds.agreement, (as_of, known_at, min_position)
+    )
 
 
 @get("/v1/organizations/{organization:str}", summary="One organization", **READ)
@@ -276,12 +286,9 @@ async def get_organization(
     known_at: KnownAt = None, min_position: MinPosition = None,
 ) -> Organization:  # fmt: skip
     """Announced or established, as of ``as_of``."""
-    snapshot = await _snapshot(request, "organizations", organization, min_position)
-    day = _today(as_of)
-    facts = _one(snapshot, organization, known_at, "organization")
-    view = folds.organization(facts, day)
-    return _reflect(_found(view, "organization", organization, day), day, known_at,
-                    snapshot.position)  # fmt: skip
+    return await _single(
+        request, "organizations", organization, folds.organization, (as_of, known_at, min_position)
+    )
 
 
 @get("/v1/parties/{party:str}", summary="Everything a party is part of", **READ)
