@@ -13,6 +13,7 @@ import bisect
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from events.agreement import AgreementSigned
 from events.dates import DateBounds, parse_date_bounds
@@ -26,6 +27,7 @@ from projections.views import (
     Amendment,
     Lease,
     Member,
+    MemberList,
     Mission,
     Organization,
     Party,
@@ -307,3 +309,25 @@ def _signed_program(facts: list[Fact], party_name: str) -> str:
         if isinstance(fact.event, MembershipSigned) and fact.event.party == party_name:
             return fact.event.program
     return ""
+
+
+def current_view(projection: str, entity: str, facts: Sequence[Fact], as_of: date) -> Any:
+    """The view a projection serves for one entity (facts already resolved), or None."""
+    match projection:
+        case "programs":
+            return program(facts, as_of)
+        case "memberships":
+            if program(facts, as_of) is None:
+                return None
+            return MemberList(program=entity, members=members(facts, as_of))
+        case "leases":
+            return lease(facts, as_of)
+        case "missions":
+            return mission(facts, as_of)
+        case "agreements":
+            return agreement(facts, as_of)
+        case "organizations":
+            return organization(facts, as_of)
+        case "parties":
+            return party(entity, facts, as_of) if facts else None
+    raise LookupError(projection)

@@ -20,6 +20,7 @@ import msgspec
 
 from events.catalogue import event_class, upcast
 from events.store import READ_LOG
+from projections.changes import record_changes
 from projections.facts import KEYS, PROJECTIONS, Keys, entity_keys
 from projections.store import FACT_COLUMNS, ensure_state
 
@@ -162,6 +163,10 @@ class Projector:
                 if moved:  # another holder (or a rebuild) got there first: nothing applied
                     return 0
                 await self._write(connection, records)
+                touched: dict[str, int] = {}  # entity -> position of the latest event touching it
+                for record in records:
+                    touched[record[2]] = max(touched.get(record[2], 0), record[4])
+                await record_changes(connection, name, generation, touched)
                 await connection.execute(
                     "UPDATE projection_state SET checkpoint_xid = $2, checkpoint_position = $3, "
                     "applied_events = applied_events + $4, status = 'running', "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 
 from projections.facts import PROJECTIONS
 from service.auth import require
@@ -74,4 +75,47 @@ async def rebuild(
     return Response({"projection": name, "status": "rebuild requested"}, status_code=202)
 
 
-ROUTES = [list_projections, rebuild]
+class Change(msgspec.Struct, frozen=True):
+    """One change of a projection: the entity's new view (``upsert``) or its removal."""
+
+    seq: int
+    entity: str
+    op: str
+    row: msgspec.Raw | None
+    position: int
+    recorded_at: datetime
+
+
+class ChangePage(msgspec.Struct, frozen=True):
+    """A page of changes; pass ``next_after`` as ``after`` for the next one."""
+
+    projection: str
+    changes: list[Change]
+    next_after: int
+
+
+@get(
+    "/v1/projections/{name:str}/changes",
+    guards=[require("read")],
+    responses=problem_responses(400, 401, 404),
+    summary="Pull feed of a projection's changes, in sequence order",
+)
+async def list_changes(
+    request: Request[Any, Any, State],
+    name: Annotated[str, PathParameter(max_length=50)],
+    after: Annotated[int, QueryParameter(ge=0, le=2**53)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=1_000)] = 100,
+) -> ChangePage:
+    """Changes with ``seq`` greater than ``after``; sequence numbers never fill in later."""
+    if name not in PROJECTIONS:
+        raise problem(404, "not-found", f"no projection {name!r}; known: {', '.join(PROJECTIONS)}")
+    rows = await request.app.state.pool.fetch(
+        "SELECT seq, entity, op, row, position, recorded_at FROM projection_changes "
+        "WHERE projection = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        name, after, limit,
+    )  # fmt: skip
+    changes = [Change(*row.values()) for row in rows]
+    return ChangePage(name, changes, changes[-1].seq if changes else after)
+
+
+ROUTES = [list_projections, list_changes, rebuild]

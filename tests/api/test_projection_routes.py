@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from typing import Any
 
 import asyncpg
 from litestar.testing import AsyncTestClient
@@ -10,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from service.app import create_app
 from service.settings import Settings
 from tests.api.conftest import Client, Tokens
-from tests.factories import established
+from tests.factories import established, signed
 
 
 async def test_min_position_past_the_bound_is_503(
@@ -54,3 +56,37 @@ async def test_admin_rebuild_route(client: Client, tokens: Tokens) -> None:
             break
         await asyncio.sleep(0.05)
     assert await generation() == before + 1
+
+
+async def test_change_feed_follows_a_program(client: Client, tokens: Tokens, slug: str) -> None:
+    async def changes_of(entity: str) -> list[dict[str, Any]]:
+        found, after = [], 0
+        while page := (
+            await client.get("/v1/projections/programs/changes", params={"after": after})
+        ).json()["changes"]:
+            found += [c for c in page if c["entity"] == entity]
+            after = page[-1]["seq"]
+        return found
+
+    program = established(slug)
+    first = await client.post(
+        "/v1/events", json=[program, signed(slug, "KZ")], headers=tokens.header()
+    )
+    await client.get(f"/v1/programs/{slug}", params={"min_position": first.json()["position"]})
+    [created] = await changes_of(slug)
+    assert created["op"] == "upsert" and created["row"]["member_count"] == 1
+    assert created["position"] == first.json()["position"]
+
+    retraction = {"type": "event.retracted", "effective": "2024", "id": str(uuid.uuid4()),
+                  "data": {"event_id": program["id"], "reason": "never happened"}}  # fmt: skip
+    second = await client.post("/v1/events", json=retraction, headers=tokens.header())
+    for _ in range(100):
+        changes = await changes_of(slug)
+        if len(changes) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert [c["op"] for c in changes] == ["upsert", "delete"]
+    assert changes[1]["seq"] > changes[0]["seq"] and changes[1]["row"] is None
+    assert changes[1]["position"] == second.json()["position"]
+    missing = await client.get("/v1/projections/nope/changes")
+    assert missing.status_code == 404
