@@ -17,8 +17,9 @@ from projections.projector import Projector
 from projections.store import ensure_state
 from service.auth import TokenCache
 from service.database import create_pool, migrate
+from service.notifier import ChangeNotifier
 from service.problems import EXCEPTION_HANDLERS
-from service.routes import events, ops, projections, views
+from service.routes import events, ops, projections, streams, views
 from service.settings import Settings
 
 
@@ -39,6 +40,8 @@ def create_app(
         app.state.store = EventStore(pool)
         app.state.tokens = TokenCache.over(pool)
         await ensure_state(pool)
+        app.state.notifier = ChangeNotifier(database)
+        await app.state.notifier.start()
         stop = asyncio.Event()
         projector = None
         if settings.run_projector:
@@ -49,10 +52,17 @@ def create_app(
             stop.set()
             if projector is not None:
                 await asyncio.wait_for(projector, timeout=10)
+            await app.state.notifier.stop()
             await pool.close()
 
     return Litestar(
-        route_handlers=[*events.ROUTES, *views.ROUTES, *projections.ROUTES, *ops.ROUTES],
+        route_handlers=[
+            *events.ROUTES,
+            *views.ROUTES,
+            *projections.ROUTES,
+            *streams.ROUTES,
+            *ops.ROUTES,
+        ],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         plugins=[ProblemDetailsPlugin(ProblemDetailsConfig())],
