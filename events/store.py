@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -24,7 +25,8 @@ from events.errors import (
 from events.retraction import EventRetracted
 from events.rules import DomainRuleViolation, Entry, StreamState, decide_all
 
-MAX_ATTEMPTS = 8
+# Each lost race re-reads the stream and tries again; many writers on one hot stream need several.
+MAX_ATTEMPTS = 32
 
 
 async def init_connection(connection: asyncpg.Connection) -> None:
@@ -134,10 +136,12 @@ class EventStore:
                     "if-match-single-stream", "applies to a batch on one stream only", "If-Match"
                 )
             verified: set[str] = set()  # streams read from the database during this append
-            for _ in range(MAX_ATTEMPTS):
+            for attempt in range(MAX_ATTEMPTS):
                 result = await self._try_append(
                     connection, events, streams, expected_version, verified
                 )
+                if result is None and attempt >= 2:  # contended: back off a little, with jitter
+                    await asyncio.sleep(random.uniform(0, 0.001 * attempt))
                 if result is not None:
                     return result
         raise ConcurrencyConflict("the streams kept changing under this batch; retry it")
