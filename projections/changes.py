@@ -54,4 +54,5 @@ async def record_changes(
     await connection.execute(
         "UPDATE projection_state SET change_seq = $2 WHERE name = $1", name, seq
     )
+    await connection.execute("SELECT pg_notify('accordlog_changes', $1)", name)  # at commit
     return len(changes)

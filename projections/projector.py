@@ -70,6 +70,7 @@ class Projector:
         await ensure_state(self.pool)
         try:
             while not stop.is_set():
+                self._wake.clear()  # before catching up: a NOTIFY that arrives meanwhile counts
                 try:
                     await self.acquire()
                     for name in sorted(self.active):
@@ -78,7 +79,6 @@ class Projector:
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                     log.warning("projector: %s; retrying", error)
                     await self.release()
-                self._wake.clear()
                 await self._sleep(stop)
         finally:
             await self.release()

@@ -193,3 +193,22 @@ async def test_failover_between_two_processes(
             if process.returncode is None:
                 process.kill()
                 await asyncio.wait_for(process.wait(), 10)
+
+
+async def test_applied_changes_wake_listeners(
+    own_pool: asyncpg.Pool, own_dsn: str, projector: Projector, slug: str
+) -> None:
+    listener = await asyncpg.connect(own_dsn)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    await listener.add_listener("accordlog_changes", lambda *args: heard.put_nowait(args[-1]))
+    try:
+        await EventStore(own_pool).append(new_events(established(slug)))
+        await projector.catch_up("programs")
+        assert await asyncio.wait_for(heard.get(), 5) == "programs"
+        change = await own_pool.fetchrow(
+            "SELECT op, entity FROM projection_changes WHERE projection = 'programs' "
+            "ORDER BY seq DESC LIMIT 1"
+        )
+        assert (change["op"], change["entity"]) == ("upsert", slug)
+    finally:
+        await listener.close()
