@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: serve test lint unit bench clean
+.PHONY: serve test lint unit bench bench-append bench-projections bench-latency clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,16 @@ test: lint
 unit: $(VENV)/.synced
 	$(BIN)/pytest tests/unit
 
-bench: $(VENV)/.synced
-	$(BIN)/python bench/append.py
+bench: bench-append bench-projections bench-latency
+
+bench-append: $(VENV)/.synced
+	$(BIN)/python -m bench.append
+
+bench-projections: $(VENV)/.synced
+	$(BIN)/python -m bench.projections
+
+bench-latency: $(VENV)/.synced
+	$(BIN)/python -m bench.latency
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
