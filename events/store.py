@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -118,7 +117,6 @@ class EventStore:
         self._pool = pool
         self._cache: OrderedDict[str, StreamState] = OrderedDict()
         self._cache_size = cache_size
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # -- append ---------------------------------------------------------------------------------
 

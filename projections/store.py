@@ -53,14 +53,6 @@ async def checkpoint(connection: asyncpg.Connection | asyncpg.Pool, name: str) -
     return Checkpoint(*row.values())
 
 
-async def checkpoints(pool: asyncpg.Pool) -> list[Checkpoint]:
-    rows = await pool.fetch(
-        "SELECT name, generation, checkpoint_xid, checkpoint_position, applied_events, status "
-        "FROM projection_state ORDER BY name"
-    )
-    return [Checkpoint(*row.values()) for row in rows]
-
-
 def fact_of(row: Any) -> Fact:
     """An ``events`` row (see ``FACT_SELECT``) as a Fact; bounds come from columns."""
     type_name = row["type"]

@@ -92,6 +92,3 @@ class AppendOperation(Operation):
             description="One event, or an array of events appended atomically",
             required=True,
         )
-
-
-APPEND_OPERATION = AppendOperation

@@ -16,7 +16,7 @@ from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from events.envelope import NewEvent, RecordedEvent, parse_batch
 from events.store import AppendResult, EventStore
 from service.auth import require
-from service.openapi import APPEND_OPERATION, problem_responses
+from service.openapi import AppendOperation, problem_responses
 from service.problems import invalid_input, problem
 
 MAX_CURSOR = 2**53
@@ -53,7 +53,7 @@ class StreamOut(msgspec.Struct, frozen=True):
 @post(
     "/v1/events",
     guards=[require("write")],
-    operation_class=APPEND_OPERATION,
+    operation_class=AppendOperation,
     responses=problem_responses(400, 401, 403, 409, 412, 413, 422),
     summary="Append one event or an atomic batch",
 )
