@@ -19,8 +19,9 @@ from service.auth import TokenCache
 from service.database import create_pool, migrate
 from service.notifier import ChangeNotifier
 from service.problems import EXCEPTION_HANDLERS
-from service.routes import events, ops, projections, streams, views
+from service.routes import events, ops, projections, streams, views, webhooks
 from service.settings import Settings
+from service.webhooks import WebhookWorker
 
 
 def create_app(
@@ -46,12 +47,17 @@ def create_app(
         projector = None
         if settings.run_projector:
             projector = asyncio.create_task(Projector(pool, database).run(stop))
+        deliveries = None
+        if settings.run_webhook_worker:
+            deliveries = asyncio.create_task(WebhookWorker(pool, settings).run(stop))
         try:
             yield
         finally:
             stop.set()
             if projector is not None:
                 await asyncio.wait_for(projector, timeout=10)
+            if deliveries is not None:
+                await asyncio.wait_for(deliveries, timeout=10)
             await app.state.notifier.stop()
             await pool.close()
 
@@ -61,6 +67,7 @@ def create_app(
             *views.ROUTES,
             *projections.ROUTES,
             *streams.ROUTES,
+            *webhooks.ROUTES,
             *ops.ROUTES,
         ],
         lifespan=[lifespan],

@@ -27,6 +27,10 @@ class Settings:
     pool_size: int = 10
     run_projector: bool = True
     min_position_wait: float = 5.0
+    webhooks_allow_private: bool = False
+    run_webhook_worker: bool = True
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -47,6 +51,13 @@ class Settings:
             pool_size=_int(source, "ACCORDLOG_POOL_SIZE", default.pool_size, 1, 1_000),
             run_projector=_bool(source, "ACCORDLOG_PROJECTOR", default.run_projector),
             min_position_wait=_int(source, "ACCORDLOG_MIN_POSITION_WAIT_MS", 5_000, 0, 60_000)
+            / 1000,
+            webhooks_allow_private=_bool(source, "ACCORDLOG_WEBHOOKS_ALLOW_PRIVATE", False),
+            run_webhook_worker=_bool(source, "ACCORDLOG_WEBHOOK_WORKER", True),
+            webhook_max_attempts=_int(source, "ACCORDLOG_WEBHOOK_MAX_ATTEMPTS", 8, 1, 100),
+            webhook_backoff_seconds=_int(
+                source, "ACCORDLOG_WEBHOOK_BACKOFF_MS", 1_000, 1, 3_600_000
+            )
             / 1000,
         )
 

@@ -33,7 +33,7 @@ async def test_concurrent_migrations_from_several_processes(server_dsn: str) -> 
             )
         finally:
             await connection.close()
-        assert head == "0004"
+        assert head == "0005"
         assert tables == 2
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
