@@ -1,8 +1,9 @@
 """Latency from append to SSE receipt, under 100 events/s of background appends.
 
-A real `accordlog serve` process (with its projector) on a scratch database. A probe posts one
-membership signing to its own program every 100 ms and times, from just before the POST, until
-the SSE change for that program arrives. Targets: p50 <= 25 ms, p99 <= 100 ms.
+A real `accordlog serve` process (with its projector and webhook worker) on a scratch database.
+A probe posts one membership signing to its own program every 100 ms and times, from just
+before the POST, until the SSE change for that program arrives, and until a webhook for it
+reaches a local receiver. Targets (SSE): p50 <= 25 ms, p99 <= 100 ms.
 Run: ``.venv/bin/python -m bench.latency`` (DATABASE_URL picks the server).
 """
 
@@ -11,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import asyncpg
@@ -56,8 +60,35 @@ async def background(
     return sent
 
 
-async def probe(client: httpx.AsyncClient, base: str, auth: dict[str, str]) -> list[float]:
+class Receiver:
+    """A local webhook endpoint that notes when each delivery arrives."""
+
+    def __init__(self) -> None:
+        self.arrivals: queue.Queue[float] = queue.Queue()
+        arrivals = self.arrivals
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["content-length"]))
+                arrivals.put(time.perf_counter())
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+async def probe(
+    client: httpx.AsyncClient, base: str, auth: dict[str, str]
+) -> tuple[list[float], list[float]]:
     program = "probe"
+    receiver = Receiver()
+    hook = {"url": receiver.url, "projection": "programs", "filter": {"program": program}}
+    await client.post(f"{base}/v1/webhooks", headers=auth, json=hook)
     await client.post(
         f"{base}/v1/events",
         headers=auth,
@@ -76,7 +107,9 @@ async def probe(client: httpx.AsyncClient, base: str, auth: dict[str, str]) -> l
     await asyncio.sleep(1)
     while not arrived.empty():
         arrived.get_nowait()
-    latencies = []
+    while not receiver.arrivals.empty():
+        receiver.arrivals.get_nowait()
+    latencies, hooked = [], []
     deadline = time.perf_counter() + SECONDS
     n = 0
     while time.perf_counter() < deadline:
@@ -91,9 +124,11 @@ async def probe(client: httpx.AsyncClient, base: str, auth: dict[str, str]) -> l
             ),
         )
         latencies.append((await asyncio.wait_for(arrived.get(), 10) - started) * 1000)
+        hooked.append((await asyncio.to_thread(receiver.arrivals.get, True, 10) - started) * 1000)
         await asyncio.sleep(0.1)
     listener.cancel()
-    return latencies
+    receiver.server.shutdown()
+    return latencies, hooked
 
 
 async def main() -> int:
@@ -108,6 +143,7 @@ async def main() -> int:
             "DATABASE_URL": dsn,
             "ACCORDLOG_PORT": str(port),
             "ACCORDLOG_DEMO": "0",
+            "ACCORDLOG_WEBHOOKS_ALLOW_PRIVATE": "true",
         }
         process = await asyncio.to_thread(
             subprocess.Popen,
@@ -123,19 +159,22 @@ async def main() -> int:
             async with httpx.AsyncClient(timeout=30) as client:
                 stop = asyncio.Event()
                 noise = asyncio.create_task(background(client, base, auth, stop))
-                latencies = await probe(client, base, auth)
+                latencies, hooked = await probe(client, base, auth)
                 stop.set()
                 sent = await noise
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(30)
     cuts = statistics.quantiles(latencies, n=100)
+    hook_cuts = statistics.quantiles(hooked, n=100)
     report = {
         "postgres": version,
         "probes": len(latencies),
         "background_events_per_s": sent / SECONDS,
         "sse_p50_ms": cuts[49],
         "sse_p99_ms": cuts[98],
+        "webhook_p50_ms": hook_cuts[49],
+        "webhook_p99_ms": hook_cuts[98],
     }
     print(json.dumps(report, indent=2))
     results = Path(__file__).parent / "results"

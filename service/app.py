@@ -49,7 +49,9 @@ def create_app(
             projector = asyncio.create_task(Projector(pool, database).run(stop))
         deliveries = None
         if settings.run_webhook_worker:
-            deliveries = asyncio.create_task(WebhookWorker(pool, settings).run(stop))
+            deliveries = asyncio.create_task(
+                WebhookWorker(pool, settings, app.state.notifier).run(stop)
+            )
         try:
             yield
         finally:

@@ -15,6 +15,7 @@ import asyncpg
 
 log = logging.getLogger("accordlog.notifier")
 CHANNEL = "accordlog_changes"
+ANY = "*"  # a waiter for changes of any projection
 
 
 class ChangeNotifier:
@@ -42,6 +43,7 @@ class ChangeNotifier:
         return self._events.setdefault(projection, asyncio.Event())
 
     def _notified(self, _connection: Any, _pid: int, _channel: str, projection: str) -> None:
-        event = self._events.pop(projection, None)
-        if event is not None:
-            event.set()
+        for key in (projection, ANY):
+            event = self._events.pop(key, None)
+            if event is not None:
+                event.set()

@@ -22,6 +22,7 @@ import httpx
 import msgspec
 from standardwebhooks.webhooks import Webhook
 
+from service.notifier import ANY, ChangeNotifier
 from service.routes.streams import _CHANGES, cloud_event, matches
 from service.settings import Settings
 
@@ -56,22 +57,34 @@ def check_target(url: str, allow_private: bool) -> None:
 class WebhookWorker:
     """Fans changes out to subscribed webhooks and delivers them, until stopped."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: Settings, *, interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        notifier: ChangeNotifier | None = None,
+        *,
+        interval: float = 0.25,
+    ) -> None:
         self.pool = pool
         self.settings = settings
+        self.notifier = notifier
         self.interval = interval
 
     async def run(self, stop: asyncio.Event) -> None:
         async with httpx.AsyncClient(timeout=5, follow_redirects=False) as client:
             while not stop.is_set():
+                changed = self.notifier.waiter(ANY) if self.notifier else asyncio.Event()
                 try:
                     await self.fan_out()
                     while await self.deliver_due(client):
                         pass
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                     log.warning("webhooks: %s; retrying", error)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.interval)
+                # Wake on the next change anywhere; poll anyway for retries that come due.
+                waits = {asyncio.create_task(changed.wait()), asyncio.create_task(stop.wait())}
+                await asyncio.wait(waits, timeout=self.interval, return_when="FIRST_COMPLETED")
+                for task in waits:
+                    task.cancel()
 
     async def fan_out(self) -> None:
         """Queue a delivery for each new change that each active webhook wants."""
