@@ -29,6 +29,7 @@ class Settings:
     min_position_wait: float = 5.0
     webhooks_allow_private: bool = False
     run_webhook_worker: bool = True
+    sse_keep_alive: float = 15.0
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 1.0
 
@@ -54,6 +55,7 @@ class Settings:
             / 1000,
             webhooks_allow_private=_bool(source, "ACCORDLOG_WEBHOOKS_ALLOW_PRIVATE", False),
             run_webhook_worker=_bool(source, "ACCORDLOG_WEBHOOK_WORKER", True),
+            sse_keep_alive=_int(source, "ACCORDLOG_SSE_KEEPALIVE_MS", 15_000, 100, 600_000) / 1000,
             webhook_max_attempts=_int(source, "ACCORDLOG_WEBHOOK_MAX_ATTEMPTS", 8, 1, 100),
             webhook_backoff_seconds=_int(
                 source, "ACCORDLOG_WEBHOOK_BACKOFF_MS", 1_000, 1, 3_600_000

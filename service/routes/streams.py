@@ -21,7 +21,6 @@ from service.auth import require
 from service.openapi import problem_responses
 from service.problems import problem
 
-KEEP_ALIVE_SECONDS = 15.0
 POLL_SECONDS = 1.0
 FILTERS = ("program", "party", "lease", "mission", "agreement", "organization")
 _OWN_KEY = {
@@ -145,7 +144,7 @@ async def _follow(
                 quiet_since = time.monotonic()
         if rows:
             continue
-        if time.monotonic() - quiet_since >= KEEP_ALIVE_SECONDS:
+        if time.monotonic() - quiet_since >= state.settings.sse_keep_alive:
             yield ServerSentEventMessage(data=None, comment="keep-alive")
             quiet_since = time.monotonic()
         with contextlib.suppress(TimeoutError):

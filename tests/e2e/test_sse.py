@@ -25,7 +25,7 @@ from tests.factories import established, signed
 def server(database_dsn: str) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_dsn, "ACCORDLOG_PORT": str(port),
-           "ACCORDLOG_DEMO": "0", "CI": "true"}  # fmt: skip
+           "ACCORDLOG_DEMO": "0", "ACCORDLOG_SSE_KEEPALIVE_MS": "300", "CI": "true"}  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve"], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -89,3 +89,17 @@ async def test_sse_live_then_resume_after_a_drop(
         assert all(int(c["sequence"]) > int(first["sequence"]) for c in resumed)
         bad = await client.get(url, headers={"Last-Event-ID": "garbage"})
         assert bad.status_code == 400
+
+
+async def test_keep_alive_comments_on_a_quiet_stream(server: str) -> None:
+    url = f"{server}/v1/projections/organizations/changes/stream?organization=nothing-here"
+
+    async def first_comment() -> str:
+        async with httpx.AsyncClient(timeout=30) as client, client.stream("GET", url) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            async for line in response.aiter_lines():
+                if line.startswith(":"):
+                    return line
+        return ""
+
+    assert await asyncio.wait_for(first_comment(), 10) == ": keep-alive"

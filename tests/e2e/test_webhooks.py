@@ -52,8 +52,9 @@ class Receiver:
         self.server.shutdown()
 
 
-def start_server(dsn: str, port: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "DATABASE_URL": dsn, "ACCORDLOG_PORT": str(port), "ACCORDLOG_DEMO": "0",
+def start_server(dsn: str, port: int, **extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, **extra, "DATABASE_URL": dsn, "ACCORDLOG_PORT": str(port),
+           "ACCORDLOG_DEMO": "0",
            "ACCORDLOG_WEBHOOKS_ALLOW_PRIVATE": "true", "ACCORDLOG_WEBHOOK_BACKOFF_MS": "50",
            "CI": "true"}  # fmt: skip
     command = [sys.executable, "-m", "service.cli", "serve"]
@@ -203,3 +204,39 @@ async def test_gone_disables_the_webhook(
         server.wait(30)
         receiver.close()
     assert [status for _, _, status in receiver.received] == [410]
+
+
+async def test_429_is_honoured_then_dead_letter_and_redelivery(
+    database_dsn: str, pool: asyncpg.Pool, port: int, slug: str
+) -> None:
+    receiver = Receiver([429, 500, 500])
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(database_dsn, port, ACCORDLOG_WEBHOOK_MAX_ATTEMPTS="3")
+    try:
+        await asyncio.to_thread(wait_ready, base, server)
+        auth = {"Authorization": f"Bearer {await create_token(pool, ['write'], 'hooks')}"}
+        async with httpx.AsyncClient(timeout=30) as client:
+            wanted = {"program": slug}
+            subscription = {"url": receiver.url, "projection": "programs", "filter": wanted}
+            hook = (
+                await client.post(f"{base}/v1/webhooks", headers=auth, json=subscription)
+            ).json()
+            await client.post(f"{base}/v1/events", headers=auth, json=established(slug))
+            listing = f"{base}/v1/webhooks/{hook['id']}/deliveries"
+
+            async def status_is(expected: str) -> bool:
+                deliveries = (await client.get(listing, headers=auth)).json()["deliveries"]
+                return bool(deliveries) and deliveries[0]["status"] == expected
+
+            await until(lambda: status_is("dead"))
+            [dead] = (await client.get(listing, headers=auth)).json()["deliveries"]
+            assert dead["attempts"] == 3 and dead["last_status"] == 500
+            again = await client.post(f"{listing}/{dead['id']}/redeliver", headers=auth)
+            assert again.status_code == 202
+            await until(lambda: status_is("delivered"))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+        receiver.close()
+    assert [status for _, _, status in receiver.received] == [429, 500, 500, 200]
+    assert len({headers["webhook-id"] for headers, _, _ in receiver.received}) == 1
