@@ -62,6 +62,26 @@ def start_server(dsn: str, port: int, **extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(command, env=env, stdout=quiet, stderr=quiet, text=True)
 
 
+async def started(dsn: str, port: int, **extra: str) -> subprocess.Popen[str]:
+    """A server process, once it answers /readyz."""
+    server = start_server(dsn, port, **extra)
+    try:
+        await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}", server)
+    except BaseException:
+        server.kill()
+        server.wait(30)
+        raise
+    return server
+
+
+async def subscribe(
+    client: httpx.AsyncClient, base: str, auth: dict[str, str], url: str, projection: str, slug: str
+) -> httpx.Response:
+    """Register ``url`` for the changes of ``projection`` about program ``slug``."""
+    subscription = {"url": url, "projection": projection, "filter": {"program": slug}}
+    return await client.post(f"{base}/v1/webhooks", headers=auth, json=subscription)
+
+
 @pytest.fixture
 def port() -> int:
     return free_port()
@@ -79,18 +99,12 @@ async def test_retries_until_delivered_signed_with_a_stable_id(
     database_dsn: str, pool: asyncpg.Pool, port: int, slug: str
 ) -> None:
     receiver = Receiver([500, 503])
-    server = start_server(database_dsn, port)
     base = f"http://127.0.0.1:{port}"
+    server = await started(database_dsn, port)
     try:
-        await asyncio.to_thread(wait_ready, base, server)
         auth = {"Authorization": f"Bearer {await create_token(pool, ['write'], 'hooks')}"}
         async with httpx.AsyncClient(timeout=30) as client:
-            subscription = {
-                "url": receiver.url,
-                "projection": "programs",
-                "filter": {"program": slug},
-            }
-            created = await client.post(f"{base}/v1/webhooks", headers=auth, json=subscription)
+            created = await subscribe(client, base, auth, receiver.url, "programs", slug)
             assert created.status_code == 201, created.text
             hook = created.json()
             assert hook["secret"].startswith("whsec_")
@@ -127,19 +141,11 @@ async def test_a_crash_mid_backlog_loses_nothing(
 ) -> None:
     receiver = Receiver([503] * 1000)  # down for now
     base = f"http://127.0.0.1:{port}"
-    server = start_server(database_dsn, port)
+    server = await started(database_dsn, port)
     try:
-        await asyncio.to_thread(wait_ready, base, server)
         auth = {"Authorization": f"Bearer {await create_token(pool, ['write'], 'hooks')}"}
         async with httpx.AsyncClient(timeout=30) as client:
-            subscription = {
-                "url": receiver.url,
-                "projection": "missions",
-                "filter": {"program": slug},
-            }
-            hook = (
-                await client.post(f"{base}/v1/webhooks", headers=auth, json=subscription)
-            ).json()
+            hook = (await subscribe(client, base, auth, receiver.url, "missions", slug)).json()
             for n in range(3):
                 data = {"mission": f"{slug}-{n}", "name": "M", "program": slug, "planned": "2030"}
                 mission = {"type": "mission.announced", "effective": "2024",
@@ -157,8 +163,7 @@ async def test_a_crash_mid_backlog_loses_nothing(
         server.send_signal(signal.SIGKILL)  # a crash in the middle of the backlog
         server.wait(30)
         receiver.statuses = []  # the receiver is back
-        server = start_server(database_dsn, port)
-        await asyncio.to_thread(wait_ready, base, server)
+        server = await started(database_dsn, port)
 
         async def all_delivered() -> bool:
             rows = await pool.fetch("SELECT status FROM webhook_deliveries WHERE webhook_id = $1",
@@ -179,19 +184,11 @@ async def test_gone_disables_the_webhook(
 ) -> None:
     receiver = Receiver([410])
     base = f"http://127.0.0.1:{port}"
-    server = start_server(database_dsn, port)
+    server = await started(database_dsn, port)
     try:
-        await asyncio.to_thread(wait_ready, base, server)
         auth = {"Authorization": f"Bearer {await create_token(pool, ['write'], 'hooks')}"}
         async with httpx.AsyncClient(timeout=30) as client:
-            subscription = {
-                "url": receiver.url,
-                "projection": "programs",
-                "filter": {"program": slug},
-            }
-            hook = (
-                await client.post(f"{base}/v1/webhooks", headers=auth, json=subscription)
-            ).json()
+            hook = (await subscribe(client, base, auth, receiver.url, "programs", slug)).json()
             await client.post(f"{base}/v1/events", headers=auth, json=established(slug))
 
             async def disabled() -> bool:
@@ -211,9 +208,8 @@ async def test_429_is_honoured_then_dead_letter_and_redelivery(
 ) -> None:
     receiver = Receiver([429, 500, 500])
     base = f"http://127.0.0.1:{port}"
-    server = start_server(database_dsn, port, ACCORDLOG_WEBHOOK_MAX_ATTEMPTS="3")
+    server = await started(database_dsn, port, ACCORDLOG_WEBHOOK_MAX_ATTEMPTS="3")
     try:
-        await asyncio.to_thread(wait_ready, base, server)
         auth = {"Authorization": f"Bearer {await create_token(pool, ['write'], 'hooks')}"}
         async with httpx.AsyncClient(timeout=30) as client:
             wanted = {"program": slug}
