@@ -25,17 +25,27 @@ from service.webhooks import WebhookWorker
 
 
 def create_app(
-    settings: Settings, *, dsn: str | None = None, run_migrations: bool = True
+    settings: Settings,
+    *,
+    dsn: str | None = None,
+    app_dsn: str | None = None,
+    run_migrations: bool = True,
 ) -> Litestar:
-    """Build the application. ``dsn`` defaults to ``settings.database_url``."""
-    database = dsn or settings.database_url
-    if database is None:
+    """Build the application.
+
+    ``dsn`` (default ``settings.database_url``) is the schema owner's, used only to migrate.
+    Everything else connects through ``app_dsn`` (default ``settings.app_database_url``, else
+    ``dsn``), meant to be the ``accordlog_app`` role that cannot alter or delete events.
+    """
+    owner = dsn or settings.database_url
+    if owner is None:
         raise ValueError("create_app needs a DSN: set DATABASE_URL or pass dsn")
+    database = app_dsn or settings.app_database_url or owner
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if run_migrations:
-            await migrate(database)
+            await migrate(owner)
         pool = await create_pool(database, settings.pool_size)
         app.state.pool = pool
         app.state.store = EventStore(pool)

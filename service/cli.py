@@ -19,7 +19,7 @@ from projections.facts import PROJECTIONS
 from projections.projector import Projector
 from projections.store import ensure_state
 from service.auth import SCOPES, create_first_admin_token, create_token
-from service.database import EmbeddedPostgres, create_pool, migrate_sync
+from service.database import EmbeddedPostgres, create_pool, enable_app_login, migrate_sync
 from service.importer import ImportReport, import_lines, read_lines
 from service.settings import Settings, SettingsError
 
@@ -88,6 +88,23 @@ def database(settings: Settings, *, announce: bool = False) -> Iterator[str]:
         embedded.stop()
 
 
+def service_dsn(settings: Settings, owner_dsn: str) -> str:
+    """Where the long-running service connects: the ``accordlog_app`` role where possible.
+
+    ``ACCORDLOG_APP_DATABASE_URL`` wins. The embedded server (ours, trust over a private socket)
+    gets the role enabled for login. A DATABASE_URL alone means running as its owner, said aloud.
+    """
+    if settings.app_database_url:
+        return settings.app_database_url
+    if settings.database_url is None:
+        return asyncio.run(enable_app_login(owner_dsn))
+    err.print(
+        "[yellow]running as the schema owner; set ACCORDLOG_APP_DATABASE_URL to log in as "
+        "accordlog_app, which cannot change or delete events[/yellow]"
+    )
+    return owner_dsn
+
+
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
@@ -96,7 +113,9 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
     with database(settings, announce=True) as dsn:
         migrate_sync(dsn)
         asyncio.run(_first_start(settings, dsn))
-        app = create_app(settings, dsn=dsn, run_migrations=False)
+        app = create_app(
+            settings, dsn=dsn, app_dsn=service_dsn(settings, dsn), run_migrations=False
+        )
         err.print(f"serving on [bold]http://{settings.host}:{settings.port}[/bold]")
         uvicorn.run(
             app,
@@ -214,7 +233,7 @@ def _project(settings: Settings, _: argparse.Namespace) -> int:
     with database(settings) as dsn:
         migrate_sync(dsn)
         err.print("projector running; Ctrl-C stops it")
-        asyncio.run(run(dsn))
+        asyncio.run(run(service_dsn(settings, dsn)))
     return 0
 
 

@@ -7,6 +7,7 @@ import logging
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from alembic import command
@@ -16,6 +17,7 @@ import migrations
 from events.store import init_connection
 
 ROOT = Path(migrations.__file__).resolve().parent
+APP_ROLE = "accordlog_app"  # created by migration 0006: SELECT and INSERT on events, no DDL
 
 
 def alembic_config(dsn: str) -> Config:
@@ -53,8 +55,33 @@ async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
         init=init_connection,
         reset=_keep_session,
         command_timeout=30,
+        timeout=5,  # connecting: fail fast while the server is down, the caller answers 503
     )
     return pool
+
+
+def as_role(dsn: str, role: str = APP_ROLE, password: str | None = None) -> str:
+    """``dsn`` with its user swapped for ``role`` (host, port, database and options kept)."""
+    parts = urlsplit(dsn)
+    host = parts.netloc.rpartition("@")[2]
+    user = role if password is None else f"{role}:{password}"
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
+
+
+async def enable_app_login(owner_dsn: str, password: str | None = None) -> str:
+    """Let the application role log in (needs CREATEROLE); return a DSN that logs in as it."""
+    connection = await asyncpg.connect(owner_dsn)
+    try:
+        # ALTER ROLE takes no parameters: quote the password as a literal, server-side.
+        secret = (
+            "NULL"
+            if password is None
+            else await connection.fetchval("SELECT quote_literal($1::text)", password)
+        )
+        await connection.execute(f"ALTER ROLE {APP_ROLE} WITH LOGIN PASSWORD {secret}")
+    finally:
+        await connection.close()
+    return as_role(owner_dsn, APP_ROLE, password)
 
 
 class EmbeddedPostgres:

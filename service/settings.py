@@ -17,6 +17,7 @@ class Settings:
     """Everything the service reads from its environment."""
 
     database_url: str | None = None
+    app_database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path(".accordlog")
@@ -40,6 +41,7 @@ class Settings:
         default = cls()
         return cls(
             database_url=source.get("DATABASE_URL") or None,
+            app_database_url=source.get("ACCORDLOG_APP_DATABASE_URL") or None,
             host=source.get("ACCORDLOG_HOST", default.host),
             port=_int(source, "ACCORDLOG_PORT", default.port, 1, 65_535),
             data_dir=Path(source.get("ACCORDLOG_DATA_DIR", str(default.data_dir))),

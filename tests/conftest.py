@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from events.store import EventStore
-from service.database import EmbeddedPostgres, create_pool, migrate_sync
+from service.database import EmbeddedPostgres, create_pool, enable_app_login, migrate_sync
 
 
 def _with_database(dsn: str, name: str) -> str:
@@ -63,6 +63,14 @@ def fresh_database(server_dsn: str) -> Iterator[str]:
         yield dsn
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def app_dsn(database_dsn: str) -> str:
+    """The test database as ``accordlog_app``: the role the service runs as."""
+    import asyncio
+
+    return asyncio.run(enable_app_login(database_dsn))
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
