@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
@@ -17,6 +19,7 @@ from projections.projector import Projector
 from projections.store import ensure_state
 from service.auth import TokenCache
 from service.database import create_pool, migrate
+from service.limits import RequestDeadline, WriteLimiter
 from service.notifier import ChangeNotifier
 from service.problems import EXCEPTION_HANDLERS
 from service.routes import events, ops, projections, streams, views, webhooks
@@ -83,7 +86,18 @@ def create_app(
             *ops.ROUTES,
         ],
         lifespan=[lifespan],
-        state=State({"settings": settings}),
+        state=State(
+            {
+                "settings": settings,
+                "write_limiter": WriteLimiter(settings.write_rate, settings.write_burst),
+            }
+        ),
+        middleware=[
+            # Plain ASGI middleware, which litestar's ASGI TypedDicts do not describe: hence Any.
+            DefineMiddleware(
+                cast(Any, RequestDeadline), seconds=settings.request_timeout, exempt=_is_stream
+            )
+        ],
         plugins=[ProblemDetailsPlugin(ProblemDetailsConfig())],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
@@ -96,3 +110,8 @@ def create_app(
             render_plugins=[SwaggerRenderPlugin()],
         ),
     )
+
+
+def _is_stream(path: str) -> bool:
+    """Server-Sent Event streams are meant to stay open: no request deadline."""
+    return path.endswith("/changes/stream")

@@ -15,6 +15,9 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from service.limits import retry_after
+from service.problems import problem
+
 Scope = Literal["read", "write", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
 # A scope grants the ones below it: admin can write and read, write can read.
@@ -86,6 +89,9 @@ class TokenCache:
         return granted
 
 
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def require(scope: Scope) -> Any:
     """A litestar guard: 401 without a valid bearer token, 403 without ``scope``."""
 
@@ -107,6 +113,16 @@ def require(scope: Scope) -> Any:
             )
         if scope not in granted:
             raise PermissionDeniedException(f"this route needs a token with scope {scope!r}")
+        if connection.scope.get("method") in _READS:
+            return
+        if wait := state.write_limiter.wait(hash_token(token.strip())):
+            raise problem(
+                429,
+                "rate-limited",
+                f"this token may write {state.settings.write_rate:g} times a second "
+                f"(bursts of {state.settings.write_burst:g}); retry after the wait",
+                headers={"Retry-After": retry_after(wait)},
+            )
 
     guard.__name__ = f"require_{scope}"
     return guard

@@ -33,6 +33,9 @@ class Settings:
     sse_keep_alive: float = 15.0
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 1.0
+    write_rate: float = 100.0  # writes a second per token; 0 turns the limit off
+    write_burst: float = 200.0
+    request_timeout: float = 30.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -62,6 +65,10 @@ class Settings:
             webhook_backoff_seconds=_int(
                 source, "ACCORDLOG_WEBHOOK_BACKOFF_MS", 1_000, 1, 3_600_000
             )
+            / 1000,
+            write_rate=_int(source, "ACCORDLOG_WRITE_RATE", 100, 0, 1_000_000),
+            write_burst=_int(source, "ACCORDLOG_WRITE_BURST", 200, 1, 1_000_000),
+            request_timeout=_int(source, "ACCORDLOG_REQUEST_TIMEOUT_MS", 30_000, 100, 3_600_000)
             / 1000,
         )
 

@@ -32,7 +32,9 @@ class Tokens:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def client(database_dsn: str, app_dsn: str) -> AsyncIterator[Client]:
     # No webhook worker here: the e2e webhook tests run their own servers on this database.
-    settings = Settings(max_batch=MAX_BATCH, max_body_bytes=MAX_BODY, run_webhook_worker=False)
+    settings = Settings(
+        max_batch=MAX_BATCH, max_body_bytes=MAX_BODY, run_webhook_worker=False, write_rate=0
+    )
     # The app runs as accordlog_app, as in production, so every API test also proves its grants.
     app = create_app(settings, dsn=database_dsn, app_dsn=app_dsn, run_migrations=False)
     async with AsyncTestClient(app) as test_client:
