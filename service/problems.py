@@ -24,6 +24,18 @@ from events.rules import DomainRuleViolation
 log = logging.getLogger("accordlog.problems")
 MEDIA_TYPE = "application/problem+json"
 
+# The database is away (down, restarting, refusing connections, or a connection just died).
+# Operator intervention covers 57P01 admin shutdown and 57P03 "cannot connect now".
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
 
 def problem(
     status: int,
@@ -113,19 +125,13 @@ def _from_error(exc: Exception) -> ProblemDetailsException:
                 f"a value the database cannot take: {exc}",
                 invalid=[("request", str(exc))],
             )
-        case asyncpg.PostgresConnectionError() | ConnectionError() | OSError() | TimeoutError():
+        case _ if isinstance(exc, DATABASE_DOWN):
             return problem(
                 503,
                 "database-unavailable",
-                "the database cannot be reached; retry shortly",
+                "the database cannot be reached; retry shortly (retrying a write with the same "
+                "event ids is safe: it is stored at most once)",
                 headers={"Retry-After": "2"},
-            )
-        case asyncpg.exceptions.TooManyConnectionsError() | asyncpg.InterfaceError():
-            return problem(
-                503,
-                "database-unavailable",
-                "the database is busy; retry shortly",
-                headers={"Retry-After": "1"},
             )
     log.exception("unexpected error", exc_info=exc)
     return problem(500, "internal", "an unexpected error; it has been logged")

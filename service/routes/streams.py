@@ -19,7 +19,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from projections.facts import PROJECTIONS
 from service.auth import require
 from service.openapi import problem_responses
-from service.problems import problem
+from service.problems import DATABASE_DOWN, problem
 
 POLL_SECONDS = 1.0
 FILTERS = ("program", "party", "lease", "mission", "agreement", "organization")
@@ -133,7 +133,13 @@ async def _follow(
     quiet_since = time.monotonic()
     while True:
         waiter = state.notifier.waiter(name)
-        rows = await state.pool.fetch(_CHANGES, name, cursor)
+        try:
+            rows = await state.pool.fetch(_CHANGES, name, cursor)
+        except DATABASE_DOWN:
+            # Keep the stream: the cursor is ours, so nothing is missed once the database is back.
+            yield ServerSentEventMessage(data=None, comment="database unavailable; retrying")
+            await asyncio.sleep(POLL_SECONDS)
+            continue
         for row in rows:
             cursor = row["seq"]
             if matches(name, row["entity"], row["row"], wanted):
