@@ -13,9 +13,7 @@ import asyncio
 import json
 import os
 import queue
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -27,9 +25,8 @@ import asyncpg
 import httpx
 from httpx_sse import aconnect_sse
 
-from bench.common import scratch_database, server_version
+from bench.common import scratch_database, serve, server_version
 from service.auth import create_token
-from tests.e2e.test_serve import free_port, wait_ready
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 BACKGROUND_RATE = int(os.environ.get("BENCH_RATE", "100"))
@@ -137,34 +134,15 @@ async def main() -> int:
         token = await create_token(pool, ["write"], "bench")
         version = await server_version(dsn)
         await pool.close()
-        port = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": dsn,
-            "ACCORDLOG_PORT": str(port),
-            "ACCORDLOG_DEMO": "0",
-            "ACCORDLOG_WEBHOOKS_ALLOW_PRIVATE": "true",
-        }
-        process = await asyncio.to_thread(
-            subprocess.Popen,
-            [sys.executable, "-m", "service.cli", "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(base, process)  # type: ignore[arg-type]
+        webhooks = {"ACCORDLOG_WEBHOOKS_ALLOW_PRIVATE": "true"}
+        async with serve(dsn, webhooks) as base:  # ACCORDLOG_WRITE_RATE=0: no write cap
             auth = {"Authorization": f"Bearer {token}"}
-            async with httpx.AsyncClient(timeout=30) as client:
+            async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
                 stop = asyncio.Event()
                 noise = asyncio.create_task(background(client, base, auth, stop))
                 latencies, hooked = await probe(client, base, auth)
                 stop.set()
                 sent = await noise
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(30)
     cuts = statistics.quantiles(latencies, n=100)
     hook_cuts = statistics.quantiles(hooked, n=100)
     report = {
