@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from projections.facts import PROJECTIONS
 from projections.projector import Projector
 from projections.store import ensure_state
+from service import logs
 from service.auth import SCOPES, create_first_admin_token, create_token
 from service.database import EmbeddedPostgres, create_pool, enable_app_login, migrate_sync
 from service.importer import ImportReport, import_lines, read_lines
@@ -110,6 +111,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
     from service.app import create_app
 
+    logs.configure()
     with database(settings, announce=True) as dsn:
         migrate_sync(dsn)
         asyncio.run(_first_start(settings, dsn))
@@ -122,6 +124,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
             host=settings.host,
             port=settings.port,
             log_level="warning",
+            log_config=None,  # keep logs.configure(): uvicorn's records go through the scrubber
             timeout_graceful_shutdown=5,
         )
     return 0
@@ -137,7 +140,9 @@ async def _first_start(settings: Settings, dsn: str) -> None:
             path = settings.data_dir / "admin-token"
             path.write_text(token + "\n")
             path.chmod(0o600)
-            err.print(f"first start: admin token [bold]{token}[/bold] (also in {path})")
+            # Shown on a terminal only: a log collector must never receive a credential.
+            shown = f"[bold]{token}[/bold], also " if sys.stderr.isatty() else ""
+            err.print(f"first start: an admin token was created: {shown}in {path}")
         if settings.demo and not await pool.fetchval("SELECT EXISTS (SELECT 1 FROM events)"):
             report = await _import_file(pool, DEMO_FILE, 500)
             err.print(f"demo data: {report.appended} events from the seed story")
@@ -232,6 +237,7 @@ def _project(settings: Settings, _: argparse.Namespace) -> int:
 
     with database(settings) as dsn:
         migrate_sync(dsn)
+        logs.configure()
         err.print("projector running; Ctrl-C stops it")
         asyncio.run(run(service_dsn(settings, dsn)))
     return 0
