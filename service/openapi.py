@@ -12,6 +12,7 @@ from litestar.openapi.spec.media_type import OpenAPIMediaType
 
 from events.catalogue import EVENT_TYPES
 from events.envelope import Source
+from events.vocabulary import Edtf
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -68,7 +69,7 @@ def _event_schema(tag: str, cls: type) -> dict[str, Any]:
         "properties": {
             "type": {"const": tag},
             "id": {**uuid, "description": "client id, for idempotent retries"},
-            "effective": {"type": "string", "maxLength": 64, "description": "EDTF date"},
+            "effective": _schema_of(Edtf),
             "reported_on": {"type": "string", "format": "date"},
             "source": _schema_of(Source),
             "corrects": {**uuid, "description": "the event this one replaces"},

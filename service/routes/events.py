@@ -11,6 +11,7 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 from events.envelope import NewEvent, RecordedEvent, parse_batch
@@ -54,7 +55,12 @@ class StreamOut(msgspec.Struct, frozen=True):
     "/v1/events",
     guards=[require("write")],
     operation_class=AppendOperation,
-    responses=problem_responses(400, 401, 403, 409, 412, 413, 422),
+    responses={
+        200: ResponseSpec(
+            AppendOut, generate_examples=False, description="A retry: the original result"
+        ),
+        **problem_responses(400, 401, 403, 409, 412, 413, 422, 429),
+    },
     summary="Append one event or an atomic batch",
 )
 async def append_events(
@@ -102,7 +108,7 @@ async def read_log(
 @get(
     "/v1/events/{event_id:uuid}",
     guards=[require("read")],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(400, 401, 404),
     summary="One event by id",
 )
 async def get_event(
@@ -119,11 +125,18 @@ async def get_event(
 @get(
     "/v1/streams/{stream:str}",
     guards=[require("read")],
-    responses=problem_responses(401, 404),
+    responses={
+        304: ResponseSpec(None, description="Not modified: the stream is still at If-None-Match"),
+        **problem_responses(400, 401, 404),
+    },
     summary="One stream, with its version as ETag",
 )
 async def get_stream(
-    request: Request[Any, Any, State], stream: Annotated[str, PathParameter(max_length=200)]
+    request: Request[Any, Any, State],
+    stream: Annotated[str, PathParameter(max_length=200)],
+    if_none_match: Annotated[
+        str | None, HeaderParameter(name="If-None-Match", required=False)
+    ] = None,
 ) -> Response[StreamOut]:
     """Every event of the stream in order; ``ETag: "<version>"`` feeds ``If-Match``."""
     store: EventStore = request.app.state.store
@@ -132,7 +145,7 @@ async def get_stream(
         raise problem(404, "not-found", f"no stream {stream!r}")
     version = events[-1].version
     etag = f'"{version}"'
-    if request.headers.get("if-none-match") == etag:
+    if if_none_match == etag:
         return Response(content=None, status_code=304, headers={"ETag": etag})  # type: ignore[arg-type]
     return Response(StreamOut(stream, version, events), headers={"ETag": etag})
 

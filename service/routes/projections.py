@@ -59,7 +59,7 @@ async def list_projections(request: Request[Any, Any, State]) -> ProjectionList:
     "/v1/projections/{name:str}/rebuild",
     guards=[require("admin")],
     status_code=202,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404, 429),
     summary="Rebuild a projection beside the live one",
 )
 async def rebuild(

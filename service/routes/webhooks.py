@@ -63,14 +63,19 @@ class DeliveryList(msgspec.Struct, frozen=True):
     deliveries: list[Delivery]
 
 
-WRITE: dict[str, Any] = {
-    "guards": [require("write")],
-    "responses": problem_responses(400, 401, 403, 404),
-}
+WRITE = [require("write")]
+# The write limit (429) is for changes only: reads with a write token are not counted.
+READ_ERRORS = problem_responses(400, 401, 403, 404)
+CHANGE_ERRORS = problem_responses(400, 401, 403, 404, 429)
 _COLUMNS = "id, url, projection, filter, status, created_at"
 
 
-@post("/v1/webhooks", summary="Subscribe a URL to a projection's changes", **WRITE)
+@post(
+    "/v1/webhooks",
+    guards=WRITE,
+    responses=problem_responses(400, 401, 403, 413, 422, 429),
+    summary="Subscribe a URL to a projection's changes",
+)
 async def create_webhook(
     request: Request[Any, Any, State], data: JSONBody[WebhookIn]
 ) -> Response[WebhookOut]:
@@ -95,7 +100,12 @@ async def create_webhook(
     return Response(_out(row, secret), status_code=201)
 
 
-@get("/v1/webhooks/{webhook_id:uuid}", summary="One webhook (without its secret)", **WRITE)
+@get(
+    "/v1/webhooks/{webhook_id:uuid}",
+    guards=WRITE,
+    responses=READ_ERRORS,
+    summary="One webhook (without its secret)",
+)
 async def get_webhook(
     request: Request[Any, Any, State], webhook_id: Annotated[UUID, PathParameter()]
 ) -> WebhookOut:
@@ -108,7 +118,9 @@ async def get_webhook(
     return _out(row, None)
 
 
-@delete("/v1/webhooks/{webhook_id:uuid}", summary="Unsubscribe", **WRITE)
+@delete(
+    "/v1/webhooks/{webhook_id:uuid}", guards=WRITE, responses=CHANGE_ERRORS, summary="Unsubscribe"
+)
 async def delete_webhook(
     request: Request[Any, Any, State], webhook_id: Annotated[UUID, PathParameter()]
 ) -> None:
@@ -118,7 +130,12 @@ async def delete_webhook(
         raise problem(404, "not-found", f"no webhook {webhook_id}")
 
 
-@get("/v1/webhooks/{webhook_id:uuid}/deliveries", summary="Delivery history", **WRITE)
+@get(
+    "/v1/webhooks/{webhook_id:uuid}/deliveries",
+    guards=WRITE,
+    responses=READ_ERRORS,
+    summary="Delivery history",
+)
 async def list_deliveries(
     request: Request[Any, Any, State],
     webhook_id: Annotated[UUID, PathParameter()],
@@ -141,8 +158,9 @@ async def list_deliveries(
 @post(
     "/v1/webhooks/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver",
     status_code=202,
+    guards=WRITE,
+    responses=CHANGE_ERRORS,
     summary="Send a delivery again (same webhook-id)",
-    **WRITE,
 )
 async def redeliver(
     request: Request[Any, Any, State],
