@@ -19,6 +19,7 @@ from events.store import AppendResult, EventStore
 from service.auth import require
 from service.openapi import AppendOperation, problem_responses
 from service.problems import invalid_input, problem
+from service.routes.options import options_for
 
 MAX_CURSOR = 2**53
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,15})"?\s*$')
@@ -199,4 +200,5 @@ def _append_out(result: AppendResult) -> AppendOut:
     return AppendOut(events, result.position)
 
 
-ROUTES = [append_events, read_log, get_event, get_stream]
+# The OPTIONS handler first: see service.routes.options.
+ROUTES = [options_for("/v1/events"), append_events, read_log, get_event, get_stream]

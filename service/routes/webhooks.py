@@ -18,6 +18,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from service.auth import require
 from service.openapi import problem_responses
 from service.problems import problem
+from service.routes.options import options_for
 from service.routes.streams import FILTERS
 from service.webhooks import UnsafeTarget, check_target
 
@@ -186,4 +187,8 @@ def _out(row: Any, secret: str | None) -> WebhookOut:
     )  # fmt: skip
 
 
-ROUTES = [create_webhook, get_webhook, delete_webhook, list_deliveries, redeliver]
+# The OPTIONS handler first: see service.routes.options.
+ROUTES = [
+    options_for("/v1/webhooks/{webhook_id:uuid}"),
+    create_webhook, get_webhook, delete_webhook, list_deliveries, redeliver,
+]  # fmt: skip

@@ -12,6 +12,7 @@ from litestar.serialization import encode_json
 
 from service.app import create_app
 from service.settings import Settings
+from tests.api.conftest import Client
 
 APP = create_app(Settings(), dsn="postgresql://unused", run_migrations=False)  # never started
 DOC: dict[str, Any] = msgspec.json.decode(encode_json(APP.openapi_schema.to_schema()))
@@ -77,3 +78,20 @@ def test_append_body_documents_a_non_empty_date() -> None:
     schema = DOC["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]
     one_event = schema["schema"]["oneOf"][0]["oneOf"]
     assert all(event["properties"]["effective"]["minLength"] == 1 for event in one_event)
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/v1/events", "GET, OPTIONS, POST"),
+        ("/v1/webhooks/7a0c3f52-7c5e-4b6e-9d1c-0f7c0d3b8d11", "DELETE, GET, OPTIONS"),
+        ("/v1/projections/programs/rebuild", "OPTIONS, POST"),
+        ("/healthz", "GET, OPTIONS"),
+    ],
+)
+async def test_options_lists_every_method_of_the_path(
+    client: Client, path: str, methods: str
+) -> None:
+    response = await client.options(path)
+    assert response.status_code == 204
+    assert response.headers["allow"] == methods
