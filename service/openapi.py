@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Operation, RequestBody
+from litestar.openapi.spec import Example, Operation, RequestBody
 from litestar.openapi.spec.media_type import OpenAPIMediaType
 
 from events.catalogue import EVENT_TYPES
@@ -83,13 +83,27 @@ def _append_body() -> dict[str, Any]:
     return {"oneOf": [one, {"type": "array", "minItems": 1, "items": one}]}
 
 
+# Sent again as is, it is a retry: 200 with the original result.
+_EXAMPLE_EVENT = {
+    "type": "program.established",
+    "id": "5f0c2a8e-7d3b-4c1e-9a6f-2b8d4e1c7a90",
+    "effective": "2024-05",
+    "source": {"title": "An example announcement", "url": "https://example.org/news"},
+    "data": {"program": "example-program", "name": "An example program", "led_by": ["KZ"]},
+}
+
+
 @dataclass
 class AppendOperation(Operation):
     """``POST /v1/events`` parses its body itself; document it here."""
 
     def __post_init__(self) -> None:
+        media = OpenAPIMediaType(
+            schema=_append_body(),  # type: ignore[arg-type]
+            examples={"one event": Example(value=_EXAMPLE_EVENT)},
+        )
         self.request_body = RequestBody(
-            content={"application/json": OpenAPIMediaType(schema=_append_body())},  # type: ignore[arg-type]
+            content={"application/json": media},
             description="One event, or an array of events appended atomically",
             required=True,
         )

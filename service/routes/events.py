@@ -12,6 +12,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 from events.envelope import NewEvent, RecordedEvent, parse_batch
@@ -134,7 +135,7 @@ async def get_event(
 )
 async def get_stream(
     request: Request[Any, Any, State],
-    stream: Annotated[str, PathParameter(max_length=200)],
+    stream: Annotated[str, PathParameter(max_length=200, examples=[Example(value="program-ilrs")])],
     if_none_match: Annotated[
         str | None, HeaderParameter(name="If-None-Match", required=False)
     ] = None,

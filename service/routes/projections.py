@@ -8,12 +8,15 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
 
 from projections.facts import PROJECTIONS
 from service.auth import require
 from service.openapi import problem_responses
 from service.problems import problem
+
+ProjectionName = Annotated[str, PathParameter(max_length=50, examples=[Example(value="programs")])]
 
 
 class ProjectionStatus(msgspec.Struct, frozen=True):
@@ -63,7 +66,7 @@ async def list_projections(request: Request[Any, Any, State]) -> ProjectionList:
     summary="Rebuild a projection beside the live one",
 )
 async def rebuild(
-    request: Request[Any, Any, State], name: Annotated[str, PathParameter(max_length=50)]
+    request: Request[Any, Any, State], name: ProjectionName
 ) -> Response[dict[str, str]]:
     """The active projector rebuilds it into a new generation and swaps; reads go on meanwhile."""
     if name not in PROJECTIONS:
@@ -102,7 +105,7 @@ class ChangePage(msgspec.Struct, frozen=True):
 )
 async def list_changes(
     request: Request[Any, Any, State],
-    name: Annotated[str, PathParameter(max_length=50)],
+    name: ProjectionName,
     after: Annotated[int, QueryParameter(ge=0, le=2**53)] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=1_000)] = 100,
 ) -> ChangePage:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from litestar import Request, get
 from litestar.datastructures import State
+from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
 
 from projections import folds, queries
@@ -34,7 +35,19 @@ from service.openapi import problem_responses
 from service.problems import problem
 
 V = TypeVar("V", bound=Reflected)
-Slug = Annotated[str, PathParameter(max_length=100)]
+
+
+def _slug(example: str) -> Any:
+    return PathParameter(max_length=100, examples=[Example(value=example)])
+
+
+# Examples from the demo story: the docs show a real entity, and the fuzz tests reach it.
+ProgramSlug = Annotated[str, _slug("ilrs")]
+LeaseSlug = Annotated[str, _slug("baikonur")]
+MissionSlug = Annotated[str, _slug("change-7")]
+AgreementSlug = Annotated[str, _slug("cn-kz-ilrs-2024")]
+OrganizationSlug = Annotated[str, _slug("ilrsco")]
+PartySlug = Annotated[str, _slug("KZ")]
 AsOf = Annotated[date | None, QueryParameter(description="valid time (default: today, UTC)")]
 KnownAt = Annotated[date | None, QueryParameter(description="knowledge time (default: hindsight)")]
 MinPosition = Annotated[
@@ -127,7 +140,7 @@ async def list_programs(
 
 @get("/v1/programs/{program:str}", summary="One program and its member counts", **READ)
 async def get_program(
-    request: Request[Any, Any, State], program: Slug, as_of: AsOf = None,
+    request: Request[Any, Any, State], program: ProgramSlug, as_of: AsOf = None,
     known_at: KnownAt = None, min_position: MinPosition = None,
 ) -> Program:  # fmt: skip
     """Certain members (whole join window on or before ``as_of``) and possible ones."""
@@ -138,7 +151,7 @@ async def get_program(
 
 @get("/v1/programs/{program:str}/members", summary="Members in order of joining", **READ)
 async def get_members(
-    request: Request[Any, Any, State], program: Slug, as_of: AsOf = None,
+    request: Request[Any, Any, State], program: ProgramSlug, as_of: AsOf = None,
     known_at: KnownAt = None, min_position: MinPosition = None,
     party_type: Annotated[
         Literal["country", "organization", "institution", "company"] | None, QueryParameter()
@@ -155,7 +168,7 @@ async def get_members(
 
 @get("/v1/programs/{program:str}/timeline", summary="Member counts over time", **READ)
 async def get_timeline(
-    request: Request[Any, Any, State], program: Slug,
+    request: Request[Any, Any, State], program: ProgramSlug,
     from_: Annotated[date | None, QueryParameter(name="from")] = None,
     to: Annotated[date | None, QueryParameter()] = None,
     interval: Annotated[Literal["month", "year"], QueryParameter()] = "month",
@@ -220,7 +233,7 @@ def _expires_before(lease: Lease, day: date) -> bool:
 
 @get("/v1/leases/{lease:str}", summary="One lease: terms in force", **READ)
 async def get_lease(
-    request: Request[Any, Any, State], lease: Slug, as_of: AsOf = None,
+    request: Request[Any, Any, State], lease: LeaseSlug, as_of: AsOf = None,
     known_at: KnownAt = None, min_position: MinPosition = None,
 ) -> Lease:  # fmt: skip
     """Each field takes the latest signed or amended value in effect on ``as_of``."""
@@ -244,7 +257,7 @@ async def list_missions(
 
 @get("/v1/missions/{mission:str}", summary="One mission: plan, status, history", **READ)
 async def get_mission(
-    request: Request[Any, Any, State], mission: Slug, as_of: AsOf = None,
+    request: Request[Any, Any, State], mission: MissionSlug, as_of: AsOf = None,
     known_at: KnownAt = None, min_position: MinPosition = None,
 ) -> Mission:  # fmt: skip
     """The planned window in effect on ``as_of`` and every window announced before."""
@@ -271,7 +284,7 @@ async def list_agreements(
 
 @get("/v1/agreements/{agreement:str}", summary="One agreement", **READ)
 async def get_agreement(
-    request: Request[Any, Any, State], agreement: Slug, as_of: AsOf = None,
+    request: Request[Any, Any, State], agreement: AgreementSlug, as_of: AsOf = None,
     known_at: KnownAt = None, min_position: MinPosition = None,
 ) -> Agreement:  # fmt: skip
     """Signed, and in force once its entry into force is certain."""
@@ -282,7 +295,7 @@ async def get_agreement(
 
 @get("/v1/organizations/{organization:str}", summary="One organization", **READ)
 async def get_organization(
-    request: Request[Any, Any, State], organization: Slug, as_of: AsOf = None,
+    request: Request[Any, Any, State], organization: OrganizationSlug, as_of: AsOf = None,
     known_at: KnownAt = None, min_position: MinPosition = None,
 ) -> Organization:  # fmt: skip
     """Announced or established, as of ``as_of``."""
@@ -293,7 +306,7 @@ async def get_organization(
 
 @get("/v1/parties/{party:str}", summary="Everything a party is part of", **READ)
 async def get_party(
-    request: Request[Any, Any, State], party: Slug, as_of: AsOf = None,
+    request: Request[Any, Any, State], party: PartySlug, as_of: AsOf = None,
     known_at: KnownAt = None, min_position: MinPosition = None,
 ) -> Party:  # fmt: skip
     """Memberships, agreements, leases, organizations and missions of one party."""

@@ -26,7 +26,9 @@ Projection = Literal[
     "programs", "memberships", "leases", "missions", "agreements", "organizations", "parties"
 ]
 Secret = Annotated[str, msgspec.Meta(pattern=r"^whsec_[A-Za-z0-9+/]{32,}={0,2}$", max_length=200)]
-Url = Annotated[str, msgspec.Meta(min_length=8, max_length=2_000)]
+Url = Annotated[
+    str, msgspec.Meta(min_length=8, max_length=2_000, examples=["https://example.org/accordlog"])
+]
 FilterValue = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
