@@ -35,6 +35,7 @@ RATE = float(os.environ.get("BENCH_RATE", "200"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "64"))
 HOST = os.environ.get("BENCH_HOST", "127.0.0.1")
 OUT = os.environ.get("BENCH_OUT")
+WINDOW = 30  # seconds of schedule per line of the over-time report
 
 
 @dataclass
@@ -91,12 +92,14 @@ class Run:
     workload: Workload
     tallies: defaultdict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     late_ms: list[float] = field(default_factory=list)  # how late each request was dispatched
+    windows: defaultdict[int, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    start: float = 0.0
 
     async def drive(self, rate: float, seconds: float, concurrency: int) -> float:
         """Fires every scheduled request, waits for the last answers; the schedule's length."""
         slots = asyncio.Semaphore(concurrency)
         pending: set[asyncio.Task[None]] = set()
-        start = time.perf_counter()
+        start = self.start = time.perf_counter()
         for i in range(int(rate * seconds)):
             due = start + i / rate
             if (delay := due - time.perf_counter()) > 0:
@@ -119,7 +122,9 @@ class Run:
             except Exception as error:  # transport errors and broken answers alike
                 outcome = Outcome(type(error).__name__)
             done = time.perf_counter()
-        self.tallies[name].add(outcome, (done - due) * 1000, (done - sent) * 1000)
+        latency, service = (done - due) * 1000, (done - sent) * 1000
+        self.tallies[name].add(outcome, latency, service)
+        self.windows[int((due - self.start) // WINDOW)].add(outcome, latency, service)
 
 
 async def missing_writes(client: httpx.AsyncClient, acked: dict[str, int]) -> tuple[int, int]:
@@ -183,6 +188,10 @@ async def measure(base: str, token: str) -> dict[str, Any]:
         "classes": {name: run.tallies[name].summary(elapsed) for name in sorted(run.tallies)},
         "overall": overall.summary(elapsed),
         "dispatch_late_ms": _percentiles(run.late_ms),
+        "windows": [
+            {"from_s": n * WINDOW, **window.summary(WINDOW)}
+            for n, window in sorted(run.windows.items())
+        ],
         "acknowledged_events": len(run.workload.acked),
         "missing_events": missing, "events_at_another_position": moved,
     }  # fmt: skip

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -63,10 +64,16 @@ class Workload:
     made: int = 0
 
     def pick(self) -> tuple[str, Operation]:
-        """The next operation; an If-Match append falls back to a single write without a stream."""
+        """The next operation. An If-Match append takes its stream now, so no other request
+        uses it meanwhile; without an idle stream it falls back to a single write."""
         name = self.rng.choices(list(MIX), weights=list(MIX.values()))[0]
-        if name.startswith("write.if_match") and not self.idle:
-            name = "write.single"
+        if name.startswith("write.if_match"):
+            if not self.idle:
+                return "write.single", self.write_single
+            stream = self.idle.popleft()
+            if name == "write.if_match":
+                return name, partial(self.write_if_match, stream=stream)
+            return name, partial(self.write_if_match_stale, stream=stream)
         return name, getattr(self, name.replace(".", "_"))
 
     def _slug(self, prefix: str) -> str:
@@ -104,8 +111,8 @@ class Workload:
             self.fresh.append((time.monotonic(), program))
         return Outcome(response.status_code)
 
-    async def write_if_match(self, client: httpx.AsyncClient) -> Outcome:
-        program, version = self.idle.popleft()
+    async def write_if_match(self, client: httpx.AsyncClient, stream: tuple[str, int]) -> Outcome:
+        program, version = stream
         party = self._slug("co")
         data = {"program": program, "party": party, "party_type": "company"}
         headers = {"If-Match": f'"{version}"'}
@@ -114,8 +121,10 @@ class Workload:
             self.idle.append((program, response.json()["events"][-1]["version"]))
         return Outcome(response.status_code)  # any other answer: the version is unknown now
 
-    async def write_if_match_stale(self, client: httpx.AsyncClient) -> Outcome:
-        program, version = self.idle.popleft()
+    async def write_if_match_stale(
+        self, client: httpx.AsyncClient, stream: tuple[str, int]
+    ) -> Outcome:
+        program, version = stream
         data = {"program": program, "party": self._slug("co"), "party_type": "company"}
         headers = {"If-Match": f'"{version - 1}"'}
         response = await self._append(client, _event("membership.signed", data), headers)
