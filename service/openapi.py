@@ -26,8 +26,15 @@ class ProblemDoc(msgspec.Struct):
     detail: str
 
 
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+# Any route may answer 503: the database is away, or the request deadline passed. A route that
+# reads a body may also answer 408 (the body did not arrive in time).
+ALWAYS = (503,)
+WITH_BODY = (408,)
+
+
+def problem_responses(*statuses: int, body: bool = False) -> dict[int, ResponseSpec]:
     """Documented error responses, with the problem+json media type they really have."""
+    statuses = tuple(sorted({*statuses, *ALWAYS, *(WITH_BODY if body else ())}))
     return {
         status: ResponseSpec(
             data_container=ProblemDoc,

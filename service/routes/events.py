@@ -61,7 +61,7 @@ class StreamOut(msgspec.Struct, frozen=True):
         200: ResponseSpec(
             AppendOut, generate_examples=False, description="A retry: the original result"
         ),
-        **problem_responses(400, 401, 403, 409, 412, 413, 422, 429),
+        **problem_responses(400, 401, 403, 409, 412, 413, 422, 429, body=True),
     },
     summary="Append one event or an atomic batch",
 )

@@ -12,7 +12,7 @@ from service.openapi import problem_responses
 from service.problems import problem
 
 
-@get("/healthz", summary="The process is up")
+@get("/healthz", responses=problem_responses(), summary="The process is up")
 async def healthz() -> dict[str, str]:
     """Answers as long as the process serves HTTP."""
     return {"status": "ok"}

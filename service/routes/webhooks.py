@@ -76,7 +76,7 @@ _COLUMNS = "id, url, projection, filter, status, created_at"
 @post(
     "/v1/webhooks",
     guards=WRITE,
-    responses=problem_responses(400, 401, 403, 413, 422, 429),
+    responses=problem_responses(400, 401, 403, 413, 422, 429, body=True),
     summary="Subscribe a URL to a projection's changes",
 )
 async def create_webhook(
@@ -88,7 +88,7 @@ async def create_webhook(
         reason = f"unknown filter {', '.join(sorted(unknown))}; known: {', '.join(FILTERS)}"
         raise problem(422, "invalid-webhook", f"filter: {reason}", invalid=[("filter", reason)])
     try:
-        check_target(data.url, request.app.state.settings.webhooks_allow_private)
+        await check_target(data.url, request.app.state.settings.webhooks_allow_private)
     except UnsafeTarget as error:
         raise problem(422, "invalid-webhook", str(error), invalid=[("url", str(error))]) from None
     secret = data.secret or "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()

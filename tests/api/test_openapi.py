@@ -95,3 +95,12 @@ async def test_options_lists_every_method_of_the_path(
     response = await client.options(path)
     assert response.status_code == 204
     assert response.headers["allow"] == methods
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_every_operation_documents_outage_and_deadline(operation: dict[str, Any]) -> None:
+    # The database may be away and the request deadline applies to every route (503); a body
+    # that does not arrive in time is 408.
+    assert "503" in operation["responses"]
+    if "requestBody" in operation:
+        assert "408" in operation["responses"]
