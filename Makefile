@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: serve test lint unit bench bench-append bench-projections bench-latency clean
+.PHONY: serve test lint unit bench bench-append bench-projections bench-latency bench-load clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ test: lint
 unit: $(VENV)/.synced
 	$(BIN)/pytest tests/unit
 
-bench: bench-append bench-projections bench-latency
+bench: bench-append bench-projections bench-latency bench-load
 
 bench-append: $(VENV)/.synced
 	$(BIN)/python -m bench.append
@@ -38,6 +38,9 @@ bench-projections: $(VENV)/.synced
 
 bench-latency: $(VENV)/.synced
 	$(BIN)/python -m bench.latency
+
+bench-load: $(VENV)/.synced
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
