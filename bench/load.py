@@ -169,6 +169,21 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def windows_table(report: dict[str, Any]) -> str:
+    """Latency over the run, by when requests were scheduled: a growing queue shows here."""
+    lines = [
+        "| scheduled at | sent | errors | p50 ms | p99 ms | max ms | send-to-answer p50 ms |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for window in report["windows"]:
+        cut, service, start = window["latency_ms"], window["service_ms"], window["from_s"]
+        lines.append(
+            f"| {start}-{start + WINDOW} s | {window['sent']} | {window['errors']} | "
+            f"{cut['p50']:.1f} | {cut['p99']:.1f} | {cut['max']:.1f} | {service['p50']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 async def measure(base: str, token: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
@@ -226,6 +241,8 @@ def main() -> int:
     print(f"PostgreSQL {report['postgres']}; {RATE:g} req/s for {SECONDS:g} s, "
           f"at most {CONCURRENCY} in flight")  # fmt: skip
     print(table(report))
+    print()
+    print(windows_table(report))
     late = report["dispatch_late_ms"]
     before, after = report["loadavg_before"][0], report["loadavg_after"][0]
     print(
