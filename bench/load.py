@@ -243,6 +243,7 @@ def main() -> int:
     print(table(report))
     print()
     print(windows_table(report))
+    print()
     late = report["dispatch_late_ms"]
     before, after = report["loadavg_before"][0], report["loadavg_after"][0]
     print(
