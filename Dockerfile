@@ -1,7 +1,7 @@
 # accordlog API image. Configuration comes from the environment (DATABASE_URL and ACCORDLOG_*).
 FROM python:3.11-slim
 ENV UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/app/.venv PATH=/app/.venv/bin:$PATH \
-    ACCORDLOG_HOST=0.0.0.0 ACCORDLOG_PORT=8000
+    ACCORDLOG_HOST=0.0.0.0 ACCORDLOG_PORT=8000 ACCORDLOG_DATA_DIR=/tmp/accordlog
 WORKDIR /app
 RUN pip install --no-cache-dir uv
 COPY pyproject.toml uv.lock README.md ./

@@ -99,6 +99,8 @@ def service_dsn(settings: Settings, owner_dsn: str) -> str:
         return settings.app_database_url
     if settings.database_url is None:
         return asyncio.run(enable_app_login(owner_dsn))
+    if not settings.migrate:  # DATABASE_URL is already the service's own role
+        return owner_dsn
     err.print(
         "[yellow]running as the schema owner; set ACCORDLOG_APP_DATABASE_URL to log in as "
         "accordlog_app, which cannot change or delete events[/yellow]"
@@ -113,7 +115,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
     logs.configure()
     with database(settings, announce=True) as dsn:
-        migrate_sync(dsn)
+        migrate_if_asked(settings, dsn)
         asyncio.run(_first_start(settings, dsn))
         app = create_app(
             settings, dsn=dsn, app_dsn=service_dsn(settings, dsn), run_migrations=False
@@ -153,8 +155,18 @@ async def _first_start(settings: Settings, dsn: str) -> None:
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     with database(settings) as dsn:
         migrate_sync(dsn)
-    err.print("schema is at head")
+        err.print("schema is at head")
+        password = os.environ.get("ACCORDLOG_APP_DB_PASSWORD")
+        if password:
+            asyncio.run(enable_app_login(dsn, password))
+            err.print("role accordlog_app may log in with ACCORDLOG_APP_DB_PASSWORD")
     return 0
+
+
+def migrate_if_asked(settings: Settings, dsn: str) -> None:
+    """Migrate unless ACCORDLOG_MIGRATE=0 (DATABASE_URL is then a role that cannot migrate)."""
+    if settings.migrate:
+        migrate_sync(dsn)
 
 
 def _token_create(settings: Settings, args: argparse.Namespace) -> int:
@@ -166,7 +178,7 @@ def _token_create(settings: Settings, args: argparse.Namespace) -> int:
             await pool.close()
 
     with database(settings) as dsn:
-        migrate_sync(dsn)
+        migrate_if_asked(settings, dsn)
         print(asyncio.run(run(dsn)))
     return 0
 
@@ -191,7 +203,7 @@ def _run_import(settings: Settings, path: Path, batch_size: int) -> int:
             await pool.close()
 
     with database(settings) as dsn:
-        migrate_sync(dsn)
+        migrate_if_asked(settings, dsn)
         report = asyncio.run(run(dsn))
     for number, message in report.errors:
         err.print(f"[red]line {number}:[/red] {message}")
@@ -236,7 +248,7 @@ def _project(settings: Settings, _: argparse.Namespace) -> int:
             await pool.close()
 
     with database(settings) as dsn:
-        migrate_sync(dsn)
+        migrate_if_asked(settings, dsn)
         logs.configure()
         err.print("projector running; Ctrl-C stops it")
         asyncio.run(run(service_dsn(settings, dsn)))
@@ -261,7 +273,7 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
             await pool.close()
 
     with database(settings) as dsn:
-        migrate_sync(dsn)
+        migrate_if_asked(settings, dsn)
         asyncio.run(run(dsn))
     return 0
 

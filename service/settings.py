@@ -18,6 +18,8 @@ class Settings:
 
     database_url: str | None = None
     app_database_url: str | None = None
+    migrate: bool = True
+    read_database_url: str | None = None  # a streaming replica for projection reads
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path(".accordlog")
@@ -45,6 +47,8 @@ class Settings:
         return cls(
             database_url=source.get("DATABASE_URL") or None,
             app_database_url=source.get("ACCORDLOG_APP_DATABASE_URL") or None,
+            migrate=_bool(source, "ACCORDLOG_MIGRATE", True),
+            read_database_url=_postgres_url(source, "READ_DATABASE_URL"),
             host=source.get("ACCORDLOG_HOST", default.host),
             port=_int(source, "ACCORDLOG_PORT", default.port, 1, 65_535),
             data_dir=Path(source.get("ACCORDLOG_DATA_DIR", str(default.data_dir))),
@@ -71,6 +75,16 @@ class Settings:
             request_timeout=_int(source, "ACCORDLOG_REQUEST_TIMEOUT_MS", 30_000, 100, 3_600_000)
             / 1000,
         )
+
+
+def _postgres_url(env: dict[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("postgresql://", "postgres://")):
+        # The value is not echoed: it may hold a password.
+        raise SettingsError(f"{name} must be a URL like postgresql://user@host:5432/database")
+    return raw
 
 
 def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -86,3 +86,26 @@ async def test_rebuild_command(database_dsn: str, pool: asyncpg.Pool) -> None:
     # Rebuilt here, or handed to the projector another process runs for it.
     assert "programs: rebuilt from" in done.stderr or "asked to rebuild" in done.stderr
     assert run(database_dsn, "rebuild", "nope").returncode == 2
+
+
+def test_compose_roles_migrate_as_owner_then_run_as_the_app_role(
+    database_dsn: str, tmp_path: Path
+) -> None:
+    """As docker-compose.yml does: the owner migrates, the service runs as accordlog_app."""
+    from service.database import as_role
+
+    env = {**os.environ, "DATABASE_URL": database_dsn, "CI": "true",
+           "ACCORDLOG_APP_DB_PASSWORD": "app-password"}  # fmt: skip
+    migrated = subprocess.run([*ACCORDLOG, "migrate"], env=env, capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+    assert migrated.returncode == 0, migrated.stderr
+    assert "accordlog_app may log in" in migrated.stderr
+    app = {**os.environ, "DATABASE_URL": as_role(database_dsn, password="app-password"),
+           "ACCORDLOG_MIGRATE": "0", "CI": "true"}  # fmt: skip
+    token = subprocess.run([*ACCORDLOG, "token", "create", "--scope", "admin"], env=app,
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert token.returncode == 0, token.stderr
+    assert token.stdout.startswith("acl_")
+    refused = subprocess.run([*ACCORDLOG, "migrate"], env=app, capture_output=True, text=True,
+                             timeout=120)  # fmt: skip
+    assert refused.returncode != 0  # the app role cannot change the schema
