@@ -35,44 +35,92 @@ class Snapshot:
     position: int
 
 
-async def read(pool: asyncpg.Pool, projection: str, entity: str | None = None) -> Snapshot:
-    """The facts of one entity (or all) under one snapshot, grouped by entity, in log order."""
-    async with (
-        pool.acquire() as connection,
-        connection.transaction(isolation="repeatable_read", readonly=True),
-    ):
-        state = await connection.fetchrow(
-            "SELECT generation, checkpoint_position FROM projection_state WHERE name = $1",
-            projection,
-        )
-        rows = await connection.fetch(_FACTS, projection, state["generation"], entity)
-    grouped: dict[str, list[Fact]] = {}
-    for row in rows:
-        grouped.setdefault(row["entity"], []).append(fact_of(row))
-    return Snapshot(grouped, state["checkpoint_position"])
+_STATE = """
+SELECT s.generation, s.checkpoint_position,
+       (SELECT (s.checkpoint_xid, s.checkpoint_position) >= (e.transaction_id, e.position)
+        FROM events e WHERE e.position = $2) AS applied
+FROM projection_state s WHERE s.name = $1
+"""
+
+
+async def read(
+    pool: asyncpg.Pool,
+    projection: str,
+    entity: str | None = None,
+    *,
+    min_position: int | None = None,
+    within: float = 0.0,
+    log: asyncpg.Pool | None = None,
+) -> Snapshot:
+    """The facts of one entity (or all) under one snapshot, grouped by entity, in log order.
+
+    With ``min_position``, wait up to ``within`` seconds until the projection has applied it.
+    The check and the read share one snapshot, so they are answered by the same server even
+    when ``pool`` is a replica (or several behind one address): what the check saw applied is
+    what the read returns. ``log`` is the primary when ``pool`` is a replica: an event missing
+    here may just not be replayed yet, and only the primary can tell that from a bad position.
+    """
+    deadline = time.monotonic() + within
+    confirmed = False  # the primary has the event: keep waiting for the replica to replay it
+    while True:
+        async with (
+            pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            state = await connection.fetchrow(_STATE, projection, min_position)
+            if min_position is None or state["applied"]:
+                rows = await connection.fetch(_FACTS, projection, state["generation"], entity)
+                return _snapshot(rows, state["checkpoint_position"])
+        confirmed = confirmed or await _on_primary(log, min_position, state["applied"])
+        _give_up_when_due(projection, min_position, deadline)
+        await asyncio.sleep(0.02)
 
 
 async def wait_for_position(
-    pool: asyncpg.Pool, projection: str, position: int, within: float
+    pool: asyncpg.Pool,
+    projection: str,
+    position: int,
+    within: float,
+    *,
+    log: asyncpg.Pool | None = None,
 ) -> None:
     """Return once ``projection`` has applied the event at ``position`` (read-your-writes)."""
     deadline = time.monotonic() + within
+    confirmed = False
     while True:
-        applied = await pool.fetchval(
-            """SELECT (s.checkpoint_xid, s.checkpoint_position) >= (e.transaction_id, e.position)
-               FROM events e, projection_state s WHERE e.position = $2 AND s.name = $1""",
-            projection,
-            position,
-        )
-        if applied is None:
-            raise UnknownPosition(f"min_position: no event at position {position}")
-        if applied:
+        state = await pool.fetchrow(_STATE, projection, position)
+        if state["applied"]:
             return
-        if time.monotonic() >= deadline:
-            raise NotYetApplied(
-                f"the {projection} projection has not applied position {position} yet"
-            )
+        confirmed = confirmed or await _on_primary(log, position, state["applied"])
+        _give_up_when_due(projection, position, deadline)
         await asyncio.sleep(0.02)
+
+
+def _snapshot(rows: list[asyncpg.Record], position: int) -> Snapshot:
+    grouped: dict[str, list[Fact]] = {}
+    for row in rows:
+        grouped.setdefault(row["entity"], []).append(fact_of(row))
+    return Snapshot(grouped, position)
+
+
+async def _on_primary(log: asyncpg.Pool | None, position: int, applied: bool | None) -> bool:
+    """Whether the event is known to exist; UnknownPosition when the log has no such event.
+
+    ``applied`` is None when the database read has no event at ``position``. Without ``log``
+    that database is the primary: the position is unknown. With it, ask the primary once.
+    """
+    if applied is not None:
+        return False
+    if log is not None and await log.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE position = $1)", position
+    ):
+        return True
+    raise UnknownPosition(f"min_position: no event at position {position}")
+
+
+def _give_up_when_due(projection: str, position: int, deadline: float) -> None:
+    if time.monotonic() >= deadline:
+        raise NotYetApplied(f"the {projection} projection has not applied position {position} yet")
 
 
 _LOG = f"""

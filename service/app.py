@@ -51,6 +51,11 @@ def create_app(
             await migrate(owner)
         pool = await create_pool(database, settings.pool_size)
         app.state.pool = pool
+        # Projection reads may go to a streaming replica (READ_DATABASE_URL); all else stays here.
+        read_pool = pool
+        if settings.read_database_url:
+            read_pool = await create_pool(settings.read_database_url, settings.pool_size)
+        app.state.read_pool = read_pool
         app.state.store = EventStore(pool)
         app.state.tokens = TokenCache.over(pool)
         await ensure_state(pool)
@@ -74,6 +79,8 @@ def create_app(
             if deliveries is not None:
                 await asyncio.wait_for(deliveries, timeout=10)
             await app.state.notifier.stop()
+            if read_pool is not pool:
+                await read_pool.close()
             await pool.close()
 
     return Litestar(

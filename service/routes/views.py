@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
+import asyncpg
 import msgspec
 from litestar import Request, get
 from litestar.datastructures import State
@@ -62,20 +63,25 @@ READ: dict[str, Any] = {
 async def _snapshot(
     request: Request[Any, Any, State], projection: str, entity: str | None, min_position: int | None
 ) -> queries.Snapshot:
-    pool = request.app.state.pool
-    if min_position is not None:
-        try:
-            await queries.wait_for_position(
-                pool, projection, min_position, request.app.state.settings.min_position_wait
-            )
-        except queries.UnknownPosition as error:
-            raise problem(400, "invalid-parameter", str(error),
-                          invalid=[("min_position", str(error))]) from None  # fmt: skip
-        except queries.NotYetApplied as error:
-            raise problem(
-                503, "not-yet-applied", str(error), headers={"Retry-After": "1"}
-            ) from None
-    return await queries.read(pool, projection, entity)
+    """Read from the read pool: a streaming replica when READ_DATABASE_URL is set.
+
+    ``min_position`` is checked on the database that serves the read (the replica has replayed
+    the projector's checkpoint past it); the primary only tells a bad position from a late one.
+    """
+    state = request.app.state
+    primary = None if state.read_pool is state.pool else state.pool
+    try:
+        return await queries.read(state.read_pool, projection, entity, min_position=min_position,
+                                  within=state.settings.min_position_wait, log=primary)  # fmt: skip
+    except queries.UnknownPosition as error:
+        raise problem(400, "invalid-parameter", str(error),
+                      invalid=[("min_position", str(error))]) from None  # fmt: skip
+    except queries.NotYetApplied as error:
+        raise problem(503, "not-yet-applied", str(error), headers={"Retry-After": "1"}) from None
+    except asyncpg.SerializationError:
+        # Only a hot standby cancels a read-only snapshot so: replaying the log needed its rows.
+        detail = "the read replica cancelled this read to replay the log; retry"
+        raise problem(503, "replica-conflict", detail, headers={"Retry-After": "1"}) from None
 
 
 def _reflect(view: V, as_of: date, known_at: date | None, position: int) -> V:
