@@ -13,6 +13,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
+from litestar.plugins.prometheus import PrometheusConfig
 
 from events.store import EventStore
 from projections.projector import Projector
@@ -21,8 +22,9 @@ from service.auth import TokenCache
 from service.database import create_pool, migrate
 from service.limits import RequestDeadline, WriteLimiter
 from service.notifier import ChangeNotifier
+from service.observability import RequestContext
 from service.problems import EXCEPTION_HANDLERS
-from service.routes import events, ops, projections, streams, views, webhooks
+from service.routes import events, metrics, ops, projections, streams, views, webhooks
 from service.settings import Settings
 from service.webhooks import WebhookWorker
 
@@ -91,6 +93,7 @@ def create_app(
             *streams.ROUTES,
             *webhooks.ROUTES,
             *ops.ROUTES,
+            *metrics.ROUTES,
         ],
         lifespan=[lifespan],
         state=State(
@@ -100,10 +103,13 @@ def create_app(
             }
         ),
         middleware=[
-            # Plain ASGI middleware, which litestar's ASGI TypedDicts do not describe: hence Any.
+            # Outermost first. Plain ASGI middleware, which litestar's ASGI TypedDicts do not
+            # describe: hence Any.
+            DefineMiddleware(cast(Any, RequestContext)),
+            REQUEST_METRICS.middleware,
             DefineMiddleware(
                 cast(Any, RequestDeadline), seconds=settings.request_timeout, exempt=_is_stream
-            )
+            ),
         ],
         plugins=[ProblemDetailsPlugin(ProblemDetailsConfig())],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -117,6 +123,12 @@ def create_app(
             render_plugins=[SwaggerRenderPlugin()],
         ),
     )
+
+
+# Request count, duration and errors by route template (grouped paths), not by raw URL.
+REQUEST_METRICS = PrometheusConfig(
+    app_name="accordlog", prefix="accordlog", group_path=True, exclude=["^/metrics$"]
+)
 
 
 def _is_stream(path: str) -> bool:

@@ -113,7 +113,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
     from service.app import create_app
 
-    logs.configure()
+    logs.configure(style=settings.log_format)
     with database(settings, announce=True) as dsn:
         migrate_if_asked(settings, dsn)
         asyncio.run(_first_start(settings, dsn))
@@ -249,7 +249,7 @@ def _project(settings: Settings, _: argparse.Namespace) -> int:
 
     with database(settings) as dsn:
         migrate_if_asked(settings, dsn)
-        logs.configure()
+        logs.configure(style=settings.log_format)
         err.print("projector running; Ctrl-C stops it")
         asyncio.run(run(service_dsn(settings, dsn)))
     return 0

@@ -7,8 +7,17 @@ header. A filter on the handler is the last line: tokens (``acl_``), webhook sec
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
+import sys
+from datetime import UTC, datetime
+
+import msgspec
+
+# The id of the request being served, set by service.observability.RequestContext.
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+FIELDS = ("method", "path", "status", "duration_ms")  # access-log fields passed as ``extra``
 
 SECRETS = re.compile(
     r"(?P<token>\bacl_[A-Za-z0-9_\-]{8,})"
@@ -40,11 +49,34 @@ class Scrubbed(logging.Formatter):
         return scrub(super().format(record))
 
 
-def configure(level: int = logging.INFO) -> None:
-    """Every record to stderr through the scrubbing formatter: ours from ``level``, others'
-    (uvicorn, asyncpg) from WARNING. Run uvicorn with ``log_config=None`` to keep this."""
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, access fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = REQUEST_ID.get()
+        if request_id:
+            entry["request_id"] = request_id
+        entry.update({key: getattr(record, key) for key in FIELDS if hasattr(record, key)})
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return scrub(msgspec.json.encode(entry).decode())
+
+
+def configure(level: int = logging.INFO, style: str = "auto") -> None:
+    """Every record to stderr, scrubbed: ours from ``level``, others' (uvicorn, asyncpg) from
+    WARNING. ``style`` is json, text, or auto (text on a terminal, else JSON lines). Run uvicorn
+    with ``log_config=None`` to keep this."""
     handler = logging.StreamHandler()
-    handler.setFormatter(Scrubbed("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if style == "json" or (style == "auto" and not sys.stderr.isatty()):
+        handler.setFormatter(JsonLines())
+    else:
+        handler.setFormatter(Scrubbed("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

@@ -19,6 +19,7 @@ class Settings:
     database_url: str | None = None
     app_database_url: str | None = None
     migrate: bool = True
+    log_format: str = "auto"
     read_database_url: str | None = None  # a streaming replica for projection reads
     host: str = "127.0.0.1"
     port: int = 8000
@@ -48,6 +49,7 @@ class Settings:
             database_url=source.get("DATABASE_URL") or None,
             app_database_url=source.get("ACCORDLOG_APP_DATABASE_URL") or None,
             migrate=_bool(source, "ACCORDLOG_MIGRATE", True),
+            log_format=_choice(source, "ACCORDLOG_LOG_FORMAT", "auto", ("auto", "json", "text")),
             read_database_url=_postgres_url(source, "READ_DATABASE_URL"),
             host=source.get("ACCORDLOG_HOST", default.host),
             port=_int(source, "ACCORDLOG_PORT", default.port, 1, 65_535),
@@ -98,6 +100,13 @@ def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> i
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
     return value
+
+
+def _choice(env: dict[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).strip().lower()
+    if raw not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
+    return raw
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:

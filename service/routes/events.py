@@ -18,6 +18,7 @@ from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from events.envelope import NewEvent, RecordedEvent, parse_batch
 from events.store import AppendResult, EventStore
 from service.auth import require
+from service.observability import APPENDED
 from service.openapi import AppendOperation, problem_responses
 from service.problems import invalid_input, problem
 from service.routes.options import options_for
@@ -81,6 +82,8 @@ async def append_events(
         batch = [_correlated(new, correlation_id) for new in batch]
     store: EventStore = state.store
     result = await store.append(batch, expected_version=_expected_version(if_match))
+    if result.created:
+        APPENDED.inc(len(result.events))
     return Response(_append_out(result), status_code=201 if result.created else 200)
 
 

@@ -35,6 +35,7 @@ Route = tuple[str, str]  # (HTTP method, litestar path template)
 RULES: dict[Route, Rule] = {
     ("GET", "/healthz"): "open",
     ("GET", "/readyz"): "open",
+    ("GET", "/metrics"): "open",
     ("GET", "/schema"): "open",
     ("GET", "/schema/swagger"): "open",
     ("GET", "/schema/openapi.json"): "open",
