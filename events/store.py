@@ -108,6 +108,10 @@ ORDER BY transaction_id, position
 LIMIT $5
 """
 _READ_LOG = READ_LOG.format(columns=_COLUMNS)
+# The newest events under the same horizon: the log index read backwards, reversed in Python.
+_READ_TAIL = READ_LOG.replace(
+    "ORDER BY transaction_id, position", "ORDER BY transaction_id DESC, position DESC"
+).format(columns=_COLUMNS)
 
 
 class EventStore:
@@ -310,8 +314,12 @@ class EventStore:
         limit: int = 100,
         types: Sequence[str] | None = None,
         stream: str | None = None,
+        tail: bool = False,
     ) -> list[RecordedEvent]:
-        """The global log after the event at position ``after`` (0: from the start)."""
+        """The global log after the event at position ``after`` (0: from the start).
+
+        ``tail``: the last ``limit`` of those events instead of the first, still in log order.
+        """
         async with self._pool.acquire() as connection:
             cursor = (0, 0)
             if after > 0:
@@ -322,9 +330,10 @@ class EventStore:
                     raise UnknownCursor(f"after: no event at position {after}")
                 cursor = (xid, after)
             rows = await connection.fetch(
-                _READ_LOG, cursor[0], cursor[1], list(types) if types else None, stream, limit
-            )
-        return [_recorded(row) for row in rows]
+                _READ_TAIL if tail else _READ_LOG,
+                cursor[0], cursor[1], list(types) if types else None, stream, limit,
+            )  # fmt: skip
+        return [_recorded(row) for row in (reversed(rows) if tail else rows)]
 
 
 def _row(new: NewEvent, stream: str, version: int) -> tuple[Any, ...]:

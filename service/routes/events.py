@@ -24,6 +24,7 @@ from service.problems import invalid_input, problem
 from service.routes.options import options_for
 
 MAX_CURSOR = 2**53
+TAIL = "the last `limit` events after the cursor instead of the first, still in log order"
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,15})"?\s*$')
 
 
@@ -102,11 +103,12 @@ async def read_log(
         QueryParameter(max_length=1_000, description="comma-separated event types"),
     ] = None,
     stream: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    tail: Annotated[bool, QueryParameter(description=TAIL)] = False,
 ) -> LogPage:
     """Events after the cursor, in the log's order: a reader never misses a late commit."""
     types = [t.strip() for t in type.split(",") if t.strip()] if type else None
     store: EventStore = request.app.state.store
-    events = await store.read_log(after=after, limit=limit, types=types, stream=stream)
+    events = await store.read_log(after=after, limit=limit, types=types, stream=stream, tail=tail)
     return LogPage(events, events[-1].position if events else after)
 
 

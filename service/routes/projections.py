@@ -89,6 +89,14 @@ class Change(msgspec.Struct, frozen=True):
     recorded_at: datetime
 
 
+_CHANGES_PAGE = """
+SELECT seq, entity, op, row, position, recorded_at FROM projection_changes
+WHERE projection = $1 AND seq > $2 ORDER BY seq LIMIT $3
+"""
+_CHANGES_TAIL = _CHANGES_PAGE.replace("ORDER BY seq", "ORDER BY seq DESC")
+TAIL = "the last `limit` changes after the cursor instead of the first, still in sequence order"
+
+
 class ChangePage(msgspec.Struct, frozen=True):
     """A page of changes; pass ``next_after`` as ``after`` for the next one."""
 
@@ -108,16 +116,15 @@ async def list_changes(
     name: ProjectionName,
     after: Annotated[int, QueryParameter(ge=0, le=2**53)] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=1_000)] = 100,
+    tail: Annotated[bool, QueryParameter(description=TAIL)] = False,
 ) -> ChangePage:
     """Changes with ``seq`` greater than ``after``; sequence numbers never fill in later."""
     if name not in PROJECTIONS:
         raise problem(404, "not-found", f"no projection {name!r}; known: {', '.join(PROJECTIONS)}")
     rows = await request.app.state.pool.fetch(
-        "SELECT seq, entity, op, row, position, recorded_at FROM projection_changes "
-        "WHERE projection = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        name, after, limit,
-    )  # fmt: skip
-    changes = [Change(*row.values()) for row in rows]
+        _CHANGES_TAIL if tail else _CHANGES_PAGE, name, after, limit
+    )
+    changes = [Change(*row.values()) for row in (reversed(rows) if tail else rows)]
     return ChangePage(name, changes, changes[-1].seq if changes else after)
 
 
