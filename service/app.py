@@ -67,6 +67,7 @@ def create_app(
         projector = None
         if settings.run_projector:
             projector = asyncio.create_task(Projector(pool, database).run(stop))
+        app.state.projector_task = projector
         deliveries = None
         if settings.run_webhook_worker:
             deliveries = asyncio.create_task(
@@ -76,10 +77,9 @@ def create_app(
             yield
         finally:
             stop.set()
-            if projector is not None:
-                await asyncio.wait_for(projector, timeout=10)
-            if deliveries is not None:
-                await asyncio.wait_for(deliveries, timeout=10)
+            for task in (projector, deliveries):
+                if task is not None and not task.done():  # a dead one is for /readyz to report
+                    await asyncio.wait_for(task, timeout=10)
             await app.state.notifier.stop()
             if read_pool is not pool:
                 await read_pool.close()

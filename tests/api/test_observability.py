@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import Iterator
 
 import msgspec
 import pytest
+from litestar.testing import AsyncTestClient
 
+from projections.facts import PROJECTIONS
+from service.app import create_app
 from service.logs import REQUEST_ID, JsonLines
+from service.settings import Settings
 from tests.api.conftest import Client, Tokens
+from tests.conftest import fresh_database
 from tests.factories import established, signed
 
 
@@ -80,3 +87,33 @@ def test_json_lines_carry_the_request_id_and_access_fields() -> None:
     assert entry["request_id"] == "req-1" and entry["status"] == 200
     assert entry["level"] == "info" and entry["logger"] == "accordlog.access"
     assert entry["message"] == "GET /x 200" and entry["time"].endswith("+00:00")
+
+
+async def test_readyz_reports_each_projection(client: Client) -> None:
+    ready = (await client.get("/readyz")).json()
+    assert ready["status"] == "ready" and ready["database"] == "ok"
+    assert set(ready["projections"]) == set(PROJECTIONS)
+    assert all(p["active"] for p in ready["projections"].values())
+
+
+@pytest.fixture
+def lonely_dsn(server_dsn: str) -> Iterator[str]:
+    """A database no projector works on."""
+    yield from fresh_database(server_dsn)
+
+
+async def test_readyz_without_any_projector_is_degraded_and_a_dead_one_is_not_ready(
+    lonely_dsn: str,
+) -> None:
+    idle = create_app(Settings(run_projector=False, run_webhook_worker=False), dsn=lonely_dsn,
+                      run_migrations=False)  # fmt: skip
+    async with AsyncTestClient(idle) as client:
+        degraded = await client.get("/readyz")
+        assert degraded.status_code == 200 and degraded.json()["status"] == "degraded"
+    own = create_app(Settings(run_webhook_worker=False), dsn=lonely_dsn, run_migrations=False)
+    async with AsyncTestClient(own) as client:
+        own.state.projector_task.cancel()
+        await asyncio.sleep(0.05)
+        stopped = await client.get("/readyz")
+        assert stopped.status_code == 503
+        assert "projector has stopped" in stopped.json()["detail"]
