@@ -24,7 +24,7 @@ from service.limits import RequestDeadline, WriteLimiter
 from service.notifier import ChangeNotifier
 from service.observability import RequestContext
 from service.problems import EXCEPTION_HANDLERS
-from service.routes import events, metrics, ops, projections, streams, views, webhooks
+from service.routes import dashboard, events, metrics, ops, projections, streams, views, webhooks
 from service.settings import Settings
 from service.webhooks import WebhookWorker
 
@@ -94,6 +94,7 @@ def create_app(
             *webhooks.ROUTES,
             *ops.ROUTES,
             *metrics.ROUTES,
+            *dashboard.ROUTES,
         ],
         lifespan=[lifespan],
         state=State(

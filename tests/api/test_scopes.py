@@ -41,6 +41,10 @@ RULES: dict[Route, Rule] = {
     ("GET", "/schema/openapi.json"): "open",
     ("GET", "/schema/oauth2-redirect.html"): "open",
     ("GET", "/schema/{path:str}"): "open",
+    # The dashboard page and its files: no data in them, the API reads they make are ruled here.
+    ("GET", "/"): "open",
+    ("GET", "/dashboard/{file_path:path}"): "open",
+    ("HEAD", "/dashboard/{file_path:path}"): "open",
     ("POST", "/v1/events"): "write",
     ("GET", "/v1/events"): "read",
     ("GET", "/v1/events/{event_id:uuid}"): "read",
@@ -220,7 +224,7 @@ async def seeded(client: Client, tokens: Tokens) -> dict[str, str]:
         "event_id": posted.json()["events"][0]["id"], "name": "organizations",
         "lease": f"{program}-lease", "mission": f"{program}-mission",
         "agreement": f"{program}-agreement", "organization": f"{program}-org",
-        "path": "openapi.yaml",
+        "path": "openapi.yaml", "file_path": "js/main.js",
     }  # fmt: skip
 
 
