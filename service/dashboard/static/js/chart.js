@@ -1,12 +1,14 @@
 // Member counts over time as step lines (uPlot, drawn on a canvas), in the page's colours.
 
 import uPlot from "../vendor/uplot/uPlot.esm.js";
+import { formatDate } from "./edtf.js";
 
 const HEIGHT = 300;
 const COUNTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
 
 const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 const seconds = (iso) => Date.parse(`${iso}T00:00:00Z`) / 1000;
+const day = (ts) => formatDate(new Date(ts * 1000).toISOString().slice(0, 10));
 const stepped = uPlot.paths.stepped({ align: 1 });
 const NO_POINTS = { show: false };
 
@@ -18,7 +20,7 @@ function axis(stroke, grid) {
 function layout(programs) {
   const dates = programs[0].points.map((point) => point.date);
   const data = [dates.map(seconds)];
-  const series = [{}];
+  const series = [{ label: "End of", value: (plot, ts) => (ts == null ? "–" : day(ts)) }];
   for (const program of programs) {
     const byDate = new Map(program.points.map((point) => [point.date, point]));
     const certain = dates.map((date) => byDate.get(date)?.member_count ?? null);
@@ -78,8 +80,12 @@ export class MemberChart {
       series,
       cursor: { points: { size: 7 } },
       legend: { live: true },
+      // Away from the cursor, the legend shows the latest counts.
+      hooks: { setCursor: [(plot) => plot.cursor.idx == null && plot.setLegend({ idx: last })] },
     };
+    const last = data[0].length - 1;
     this.plot = new uPlot(options, data, this.container);
+    this.plot.setLegend({ idx: last });
   }
 
   resize() {
