@@ -8,7 +8,6 @@ by batch, a full rebuild, and a fold straight over the log must give the same an
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -30,6 +29,7 @@ from projections.store import ensure_state
 from service.database import create_pool
 from tests.conftest import fresh_database
 from tests.factories import new_events
+from tests.horizon import below_horizon
 
 PARTIES = ["KZ", "RU", "CN", "BY", "VE"]
 days = st.dates(min_value=date(2020, 1, 1), max_value=date(2025, 12, 31))
@@ -101,25 +101,6 @@ def answers(
 
 def party_answers(grouped: dict[str, list[Fact]], as_of: date, known_at: date | None) -> Any:
     return {p: folds.party(p, known(f, known_at), as_of) for p, f in sorted(grouped.items())}
-
-
-async def below_horizon(pool: asyncpg.Pool, stream: str) -> None:
-    """Wait until every event of ``stream`` is readable by gap-free log readers.
-
-    Readers stop below the oldest transaction still running anywhere on the server (other
-    tests' background projectors, other sessions), so a just-committed event can be briefly
-    invisible to them; comparing before then would compare different logs.
-    """
-    for _ in range(500):
-        hidden = await pool.fetchval(
-            "SELECT count(*) FROM events WHERE stream = $1 "
-            "AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot())",
-            stream,
-        )
-        if hidden == 0:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{stream} stayed above the log horizon")
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))

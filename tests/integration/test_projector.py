@@ -19,6 +19,7 @@ from projections.store import checkpoint, ensure_state
 from service.database import create_pool
 from tests.conftest import fresh_database
 from tests.factories import established, new_events, signed
+from tests.horizon import below_horizon
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +80,7 @@ async def test_projector_waits_for_a_late_commit(
     finally:
         await transaction.commit()
         await pool.release(held)
+    await below_horizon(pool, f"program-{slug}")
     await projector.catch_up("programs")
     assert await members_of(pool, slug) == {"RU"}
 
@@ -89,6 +91,7 @@ async def test_checkpoint_moves_with_the_rows(
     pool = own_pool
     store = EventStore(pool)
     result = await store.append(new_events(established(slug), signed(slug, "KZ")))
+    await below_horizon(pool, f"program-{slug}")
     await projector.catch_up("programs")
     state = await checkpoint(pool, "programs")
     applied = await pool.fetchval(
@@ -203,6 +206,7 @@ async def test_applied_changes_wake_listeners(
     await listener.add_listener("accordlog_changes", lambda *args: heard.put_nowait(args[-1]))
     try:
         await EventStore(own_pool).append(new_events(established(slug)))
+        await below_horizon(own_pool, f"program-{slug}")
         await projector.catch_up("programs")
         assert await asyncio.wait_for(heard.get(), 5) == "programs"
         change = await own_pool.fetchrow(
