@@ -73,13 +73,14 @@ class RequestDeadline:
         if scope["type"] != "http" or self.exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
-        body_done = started = False
+        awaiting_body = started = False
 
         async def receiving() -> Message:
-            nonlocal body_done
+            # 408 is only for a client caught mid-body: the app was waiting on it to send more.
+            nonlocal awaiting_body
+            awaiting_body = True
             message = await receive()
-            if message["type"] == "http.request" and not message.get("more_body", False):
-                body_done = True
+            awaiting_body = False
             return message
 
         async def sending(message: Message) -> None:
@@ -92,13 +93,16 @@ class RequestDeadline:
                 await self.app(scope, receiving, sending)
         except TimeoutError:
             if not started:
-                await send_problem(send, *self._timed_out(body_done))
+                await send_problem(send, *self._timed_out(awaiting_body))
 
-    def _timed_out(self, body_done: bool) -> tuple[int, str, str, dict[str, str]]:
+    def _timed_out(self, awaiting_body: bool) -> tuple[int, str, str, dict[str, str]]:
         limit = f"{self.seconds:g} s (ACCORDLOG_REQUEST_TIMEOUT_MS)"
-        if not body_done:
+        if awaiting_body:
             return 408, "request-timeout", f"the request body did not arrive within {limit}", {}
-        detail = f"no answer within {limit}; a retry with the same event ids is safe"
+        detail = (
+            f"no answer within {limit}; retrying an append is safe when its events carry "
+            "their own ids"
+        )
         return 503, "timeout", detail, {"retry-after": "1"}
 
 

@@ -129,8 +129,8 @@ def _from_error(exc: Exception) -> ProblemDetailsException:
             return problem(
                 503,
                 "database-unavailable",
-                "the database cannot be reached; retry shortly (retrying a write with the same "
-                "event ids is safe: it is stored at most once)",
+                "the database cannot be reached; retry shortly (retrying an append whose "
+                "events carry their own ids is safe: it is stored at most once)",
                 headers={"Retry-After": "2"},
             )
     log.exception("unexpected error", exc_info=exc)

@@ -214,7 +214,31 @@ async def test_a_new_event_shows_up_without_a_reload(
         "data-position", str(posted.json()["position"])
     )
     await expect(page.locator("#events li").first).to_contain_text("Senegal joined ilrs")
+    positions = await page.locator("#events li").evaluate_all(
+        "items => items.map(item => item.dataset.position)"
+    )
+    assert len(positions) == len(set(positions)), "an event is listed twice"
     assert await page.evaluate("() => window.notReloaded") is True
+
+
+async def test_every_edtf_form_the_service_accepts_reads_in_words(page: Page) -> None:
+    await open_dashboard(page)
+    described = await page.evaluate("""async () => {
+        const edtf = await import("/dashboard/js/edtf.js");
+        return ["2026-21", "2026-23?", "2024-05?", "2026~", "202X", "../2024-07-06", "2024-02-29"]
+            .map((text) => [edtf.describe(text), edtf.bounds(text)]);
+    }""")
+    assert [words for words, _ in described] == [
+        "spring 2026",
+        "autumn 2026?",
+        "May 2024?",
+        "about 2026",
+        "the 2020s",
+        "by 6 Jul 2024",
+        "29 Feb 2024",
+    ]
+    # Seasons get the bounds the service gives them (spring: March to May).
+    assert described[0][1] == {"lower": "2026-03-01", "upper": "2026-05-31"}
 
 
 async def _admin_token(dsn: str) -> str:

@@ -69,6 +69,14 @@ async def test_a_slow_answer_gets_503_with_retry_after() -> None:
     assert headers[b"retry-after"] == b"1"
 
 
+async def test_a_slow_answer_to_a_request_whose_body_is_never_read_is_503_not_408() -> None:
+    async def never_reads(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(3600)  # a GET waiting on the database, say
+
+    status, body, _ = _problem(await _call(never_reads, [b""]))
+    assert status == 503 and body["type"] == "/problems/timeout"
+
+
 async def test_a_started_response_is_cut_off_not_replaced() -> None:
     async def starts_then_sleeps(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})

@@ -8,6 +8,8 @@ const DAY = new Intl.DateTimeFormat("en-GB", {
 });
 const MONTH = new Intl.DateTimeFormat("en-GB", { month: "long", year: "numeric", timeZone: "UTC" });
 
+const SEASONS = { 21: "spring", 22: "summer", 23: "autumn", 24: "winter" };  // EDTF level 1
+const SEASON_MONTHS = { 21: [3, 5], 22: [6, 8], 23: [9, 11], 24: [12, 12] };
 const pad = (number, width = 2) => String(number).padStart(width, "0");
 const isoDate = (year, month, day) => `${pad(year, 4)}-${pad(month)}-${pad(day)}`;
 const lastDay = (year, month) => new Date(Date.UTC(year, month, 0)).getUTCDate();
@@ -24,9 +26,14 @@ function singleBounds(text) {
   if (!match) return null;
   const [, yearText, monthText, dayText] = match;
   const years = [Number(yearText.replaceAll("X", "0")), Number(yearText.replaceAll("X", "9"))];
+  const season = SEASON_MONTHS[monthText];
+  if (season && dayText === undefined) {  // the bounds the service gives seasons
+    const [from, to] = season;
+    return { lower: isoDate(years[0], from, 1), upper: isoDate(years[1], to, lastDay(years[1], to)) };
+  }
   const months = part(monthText, 1, 12);
   if (!months) return null;
-  const days = part(dayText, 1, 31);
+  const days = part(dayText, 1, lastDay(years[0], months[0]));
   if (!days) return null;
   const upperDay = dayText === undefined || dayText === "XX" ? lastDay(years[1], months[1]) : days[1];
   return { lower: isoDate(years[0], months[0], days[0]), upper: isoDate(years[1], months[1], upperDay) };
@@ -56,8 +63,9 @@ function describeSingle(text) {
   let words = core;
   if (/^\d{3}X$/.test(core)) words = `the ${core.slice(0, 3)}0s`;
   else if (/^\d{2}XX$/.test(core)) words = `the ${core.slice(0, 2)}00s`;
-  else if (/^\d{4}-\d{2}$/.test(core)) words = MONTH.format(asDate(`${core}-01`));
-  else if (/^\d{4}-\d{2}-\d{2}$/.test(core)) words = formatDate(core);
+  else if (/^\d{4}-(0[1-9]|1[0-2])$/.test(core)) words = MONTH.format(asDate(`${core}-01`));
+  else if (/^\d{4}-2[1-4]$/.test(core)) words = `${SEASONS[core.slice(5)]} ${core.slice(0, 4)}`;
+  else if (bounds(core)?.lower === core) words = formatDate(core);
   return `${approximate ? "about " : ""}${words}${uncertain ? "?" : ""}`;
 }
 

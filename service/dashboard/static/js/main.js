@@ -169,15 +169,24 @@ async function refresh({ live = false } = {}) {
   }
 }
 
-/** The newest events at first, then whatever the log has after the last one shown. */
-async function refreshEvents() {
-  const last = events.at(-1)?.position;
-  const page = last === undefined
-    ? await getJson("/v1/events", { tail: "true", limit: EVENTS_SHOWN })
-    : await getJson("/v1/events", { after: last, limit: 1000 });
-  const fresh = last === undefined ? new Set() : new Set(page.events.map((event) => event.position));
-  events = [...events, ...page.events].slice(-EVENTS_SHOWN);
-  views.renderEvents(events, fresh);
+let eventsQueue = Promise.resolve();
+
+/** The newest events at first, then whatever the log has after the last one shown. Calls run
+ * one after another (a change can arrive while the first page is loading), and an event is
+ * never listed twice. */
+function refreshEvents() {
+  eventsQueue = eventsQueue.catch(() => {}).then(async () => {
+    const last = events.at(-1)?.position;
+    const page = last === undefined
+      ? await getJson("/v1/events", { tail: "true", limit: EVENTS_SHOWN })
+      : await getJson("/v1/events", { after: last, limit: 1000 });
+    const shown = new Set(events.map((event) => event.position));
+    const added = page.events.filter((event) => !shown.has(event.position));
+    const fresh = last === undefined ? new Set() : new Set(added.map((event) => event.position));
+    events = [...events, ...added].slice(-EVENTS_SHOWN);
+    views.renderEvents(events, fresh);
+  });
+  return eventsQueue;
 }
 
 // -- wiring ----------------------------------------------------------------------------------------
