@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -28,6 +30,8 @@ from service.routes import dashboard, events, metrics, ops, projections, streams
 from service.settings import Settings
 from service.webhooks import WebhookWorker
 
+log = logging.getLogger("accordlog.app")
+
 
 def create_app(
     settings: Settings,
@@ -51,41 +55,37 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if run_migrations:
             await migrate(owner)
-        pool = await create_pool(database, settings.pool_size)
-        app.state.pool = pool
-        # Projection reads may go to a streaming replica (READ_DATABASE_URL); all else stays here.
-        read_pool = pool
-        if settings.read_database_url:
-            read_pool = await create_pool(settings.read_database_url, settings.pool_size)
-        app.state.read_pool = read_pool
-        app.state.store = EventStore(pool)
-        app.state.tokens = TokenCache.over(pool)
-        await ensure_state(pool)
-        app.state.notifier = ChangeNotifier(database)
-        await app.state.notifier.start()
-        stop = asyncio.Event()
-        projector = None
-        if settings.run_projector:
-            projector = asyncio.create_task(Projector(pool, database).run(stop))
-        app.state.projector_task = projector
-        deliveries = None
-        if settings.run_webhook_worker:
-            deliveries = asyncio.create_task(
-                WebhookWorker(pool, settings, app.state.notifier).run(stop)
+        async with contextlib.AsyncExitStack() as resources:  # released in reverse, always
+            pool = await create_pool(database, settings.pool_size)
+            resources.push_async_callback(pool.close)
+            # Projection reads may go to a streaming replica (READ_DATABASE_URL); all else here.
+            read_pool = pool
+            if settings.read_database_url:
+                read_pool = await create_pool(settings.read_database_url, settings.pool_size)
+                resources.push_async_callback(read_pool.close)
+            app.state.pool, app.state.read_pool = pool, read_pool
+            app.state.store = EventStore(pool)
+            app.state.tokens = TokenCache.over(pool)
+            await ensure_state(pool)
+            app.state.notifier = ChangeNotifier(database)
+            await app.state.notifier.start()
+            resources.push_async_callback(app.state.notifier.stop)
+            stop = asyncio.Event()
+            app.state.projector_task = app.state.webhook_task = None
+            if settings.run_projector:
+                app.state.projector_task = _supervised(
+                    "projector", Projector(pool, database).run(stop)
+                )
+            if settings.run_webhook_worker:
+                app.state.webhook_task = _supervised(
+                    "webhook worker", WebhookWorker(pool, settings, app.state.notifier).run(stop)
+                )
+            resources.push_async_callback(
+                _wind_down, stop, [app.state.projector_task, app.state.webhook_task]
             )
-        try:
             yield
-        finally:
-            stop.set()
-            for task in (projector, deliveries):
-                if task is not None and not task.done():  # a dead one is for /readyz to report
-                    await asyncio.wait_for(task, timeout=10)
-            await app.state.notifier.stop()
-            if read_pool is not pool:
-                await read_pool.close()
-            await pool.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *events.ROUTES,
             *views.ROUTES,
@@ -106,7 +106,6 @@ def create_app(
         middleware=[
             # Outermost first. Plain ASGI middleware, which litestar's ASGI TypedDicts do not
             # describe: hence Any.
-            DefineMiddleware(cast(Any, RequestContext)),
             REQUEST_METRICS.middleware,
             DefineMiddleware(
                 cast(Any, RequestDeadline), seconds=settings.request_timeout, exempt=_is_stream
@@ -124,12 +123,41 @@ def create_app(
             render_plugins=[SwaggerRenderPlugin()],
         ),
     )
+    # Around everything, not per route: 404s, 405s and refusals get a request id and a log line.
+    app.asgi_handler = cast(Any, RequestContext(cast(Any, app.asgi_handler)))
+    return app
 
 
 # Request count, duration and errors by route template (grouped paths), not by raw URL.
 REQUEST_METRICS = PrometheusConfig(
     app_name="accordlog", prefix="accordlog", group_path=True, exclude=["^/metrics$"]
 )
+
+
+def _supervised(name: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """A background task whose death is logged at once (and reported by /readyz)."""
+
+    def report(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("%s stopped: %r", name, error, exc_info=error)
+
+    task = asyncio.create_task(work, name=name)
+    task.add_done_callback(report)
+    return task
+
+
+async def _wind_down(stop: asyncio.Event, tasks: list[asyncio.Task[None] | None]) -> None:
+    """Ask the background tasks to stop; cancel any that will not within ten seconds."""
+    stop.set()
+    for task in tasks:
+        if task is None or task.done():
+            continue
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except TimeoutError:
+            log.error("%s did not stop within 10 s; cancelled", task.get_name())
+        except Exception:  # already logged by its done callback
+            pass
 
 
 def _is_stream(path: str) -> bool:

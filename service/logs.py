@@ -42,8 +42,15 @@ def scrub(text: str) -> str:
     return SECRETS.sub(hide, text)
 
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class Scrubbed(logging.Formatter):
-    """A formatter whose output (message, arguments and traceback alike) is scrubbed."""
+    """A formatter whose output (message, arguments and traceback alike) is scrubbed, and whose
+    message cannot start a line of its own (a decoded URL path may hold a newline)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return CONTROL.sub(lambda m: repr(m.group())[1:-1], super().formatMessage(record))
 
     def format(self, record: logging.LogRecord) -> str:
         return scrub(super().format(record))

@@ -96,7 +96,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         given = _header(scope, b"x-request-id")
-        request_id = given if given and _GIVEN_ID.match(given) else uuid.uuid4().hex
+        request_id = given if given and _GIVEN_ID.fullmatch(given) else uuid.uuid4().hex
         token = REQUEST_ID.set(request_id)
         began, status = time.perf_counter(), 0
 

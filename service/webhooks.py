@@ -40,7 +40,11 @@ async def check_target(url: str, allow_private: bool) -> None:
 
     Resolution runs in the loop's resolver thread, bounded, so a slow DNS stalls no one else.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises on a port that is not a number from 0 to 65535
+    except ValueError as error:
+        raise UnsafeTarget(f"url: not a valid URL ({error})") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise UnsafeTarget("url: expected an http or https URL with a host")
     if allow_private:
@@ -48,7 +52,7 @@ async def check_target(url: str, allow_private: bool) -> None:
     try:
         infos = await asyncio.wait_for(
             asyncio.get_running_loop().getaddrinfo(
-                parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP
+                parts.hostname, port or 443, proto=socket.IPPROTO_TCP
             ),
             RESOLVE_SECONDS,
         )

@@ -50,14 +50,19 @@ async def readyz(request: Request[Any, Any, State]) -> Readiness:
     """
     state = request.app.state
     try:
-        health = await asyncio.wait_for(projection_health(state.pool), timeout=2)
+        await asyncio.wait_for(state.pool.fetchval("SELECT 1"), timeout=2)
     except Exception:
         raise _not_ready("the database does not answer") from None
-    task = state.projector_task
-    if task is not None and task.done():
-        raise _not_ready("this process's projector has stopped; see the logs")
+    for task, what in ((state.projector_task, "projector"), (state.webhook_task, "webhook worker")):
+        if task is not None and task.done():
+            raise _not_ready(f"this process's {what} has stopped; see the logs")
+    try:
+        # Counting a large backlog can be slow: that makes this answer degraded, never 503.
+        health = await asyncio.wait_for(projection_health(state.pool), timeout=2)
+    except Exception:
+        health = []
     projections = {row["name"]: ProjectionHealth(row["lag"], row["active"]) for row in health}
-    idle = any(not p.active for p in projections.values())
+    idle = not projections or any(not p.active for p in projections.values())
     ready = Readiness("degraded" if idle else "ready", "ok", projections)
     if state.read_pool is not state.pool:
         try:

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from projections.facts import PROJECTIONS
 from service.app import create_app
-from service.logs import REQUEST_ID, JsonLines
+from service.logs import REQUEST_ID, JsonLines, Scrubbed
 from service.settings import Settings
 from tests.api.conftest import Client, Tokens
 from tests.conftest import fresh_database
@@ -117,3 +117,40 @@ async def test_readyz_without_any_projector_is_degraded_and_a_dead_one_is_not_re
         stopped = await client.get("/readyz")
         assert stopped.status_code == 503
         assert "projector has stopped" in stopped.json()["detail"]
+
+
+async def test_unrouted_requests_get_a_request_id_and_an_access_line(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="accordlog.access"):
+        missing = await client.get("/no/such/route", headers={"X-Request-ID": "probe-1"})
+        wrong = await client.delete("/healthz")
+    assert (missing.status_code, missing.headers["x-request-id"]) == (404, "probe-1")
+    assert wrong.status_code == 405 and wrong.headers["x-request-id"]
+    lines = [(r.__dict__["path"], r.__dict__["status"]) for r in caplog.records
+             if r.name == "accordlog.access"]  # fmt: skip
+    assert ("/no/such/route", 404) in lines and ("/healthz", 405) in lines
+
+
+def test_a_newline_in_a_logged_path_cannot_forge_a_line() -> None:
+    record = logging.LogRecord(
+        "accordlog.access", logging.INFO, __file__, 1, "%s %s %s",
+        ("GET", "/v1/programs/x\n2026-11-24 ERROR accordlog.auth: forged", 404), None,
+    )  # fmt: skip
+    line = Scrubbed("%(levelname)s %(message)s").format(record)
+    assert "\n" not in line and "x\\n2026" in line
+
+
+async def test_a_background_task_that_dies_is_logged_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from service.app import _supervised
+
+    async def poisoned() -> None:
+        raise RuntimeError("a fold that cannot fold")
+
+    with caplog.at_level(logging.ERROR, logger="accordlog.app"):
+        task = _supervised("projector", poisoned())
+        await asyncio.sleep(0.01)
+    assert task.done()
+    assert any("projector stopped" in r.getMessage() and r.exc_info for r in caplog.records)

@@ -13,6 +13,9 @@ from tests.api.conftest import Client, Tokens
         ({"url": "http://127.0.0.1:9/hook", "projection": "programs"}, "url"),
         ({"url": "http://10.1.2.3/hook", "projection": "programs"}, "url"),
         ({"url": "ftp://example.org/hook", "projection": "programs"}, "url"),
+        ({"url": "http://a:99999/x", "projection": "programs"}, "url"),  # once a 500
+        ({"url": "http://example.org:abc/", "projection": "programs"}, "url"),
+        ({"url": "http://[::1/x", "projection": "programs"}, "url"),
         (
             {"url": "https://example.org/hook", "projection": "programs", "filter": {"x": "y"}},
             "filter",
