@@ -115,6 +115,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         cors_config=None,  # closed by default: no cross-origin browser access
+        logging_config=None,  # logging is service.logs' (scrubbed, JSON lines), not litestar's
         openapi_config=OpenAPIConfig(
             title="accordlog",
             version="1.0.0",

@@ -143,8 +143,10 @@ async def _first_start(settings: Settings, dsn: str) -> None:
             path.write_text(token + "\n")
             path.chmod(0o600)
             # Shown on a terminal only: a log collector must never receive a credential.
-            shown = f"[bold]{token}[/bold], also " if sys.stderr.isatty() else ""
-            err.print(f"first start: an admin token was created: {shown}in {path}")
+            if sys.stderr.isatty():
+                err.print(f"first start: admin token [bold]{token}[/bold] (also in {path})")
+            else:
+                err.print(f"first start: an admin token was written to {path}")
         if settings.demo and not await pool.fetchval("SELECT EXISTS (SELECT 1 FROM events)"):
             report = await _import_file(pool, DEMO_FILE, 500)
             err.print(f"demo data: {report.appended} events from the seed story")

@@ -8,6 +8,7 @@ process wrote to stderr contains a token or a secret.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -85,3 +86,12 @@ def test_slow_bodies_cors_and_logs(first_start_dsn: str, tmp_path: Path, slug: s
     assert "admin token" in stderr and str(tmp_path / "admin-token") in stderr
     for secret in (token, FORGED, SECRET, "acl_", "whsec_"):
         assert secret not in stderr
+    # Logs are JSON lines (stderr is not a terminal), each request with its id.
+    entries = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    access = [e for e in entries if e["logger"] == "accordlog.access"]
+    assert {(e["method"], e["path"], e["status"]) for e in access} >= {
+        ("POST", "/v1/events", 201),
+        ("POST", "/v1/events", 401),
+        ("GET", "/v1/programs", 200),
+    }
+    assert all(len(e["request_id"]) >= 16 for e in access)
