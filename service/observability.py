@@ -37,12 +37,13 @@ WEBHOOK_QUEUE = Gauge("accordlog_webhook_deliveries", "Webhook deliveries by sta
 DATABASE_UP = Gauge("accordlog_database_up", "1 when the database answered the last scrape")
 
 LAG_CAP = 100_000
-STATUS_SQL = f"""
-SELECT s.name, s.checkpoint_position,
-       (SELECT count(*) FROM (
+# Events past a projection's checkpoint (``s``, a projection_state row), counted up to the cap.
+LAG_SQL = f"""(SELECT count(*) FROM (
             SELECT 1 FROM events e
             WHERE (e.transaction_id, e.position) > (s.checkpoint_xid, s.checkpoint_position)
-            LIMIT {LAG_CAP}) AS behind) AS lag,
+            LIMIT {LAG_CAP}) AS behind)"""
+STATUS_SQL = f"""
+SELECT s.name, s.checkpoint_position, {LAG_SQL} AS lag,
        EXISTS (SELECT 1 FROM pg_locks l
                WHERE l.locktype = 'advisory' AND l.granted AND l.database = (
                      SELECT oid FROM pg_database WHERE datname = current_database())

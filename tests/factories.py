@@ -7,10 +7,12 @@ from datetime import date
 from typing import Any
 
 import msgspec
+import pycountry
 
 from events.envelope import NewEvent, parse_batch
 
 TODAY = date(2026, 11, 24)
+COUNTRIES = sorted(country.alpha_2 for country in pycountry.countries)  # every ISO 3166 code
 
 
 def wire(

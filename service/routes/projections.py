@@ -13,6 +13,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from projections.facts import PROJECTIONS
 from service.auth import require
+from service.observability import LAG_SQL
 from service.openapi import problem_responses
 from service.problems import problem
 
@@ -32,12 +33,8 @@ class ProjectionList(msgspec.Struct, frozen=True):
     projections: list[ProjectionStatus]
 
 
-_STATUS = """
-SELECT s.name, s.checkpoint_position, s.status, s.generation, s.applied_events,
-       (SELECT count(*) FROM (
-            SELECT 1 FROM events e
-            WHERE (e.transaction_id, e.position) > (s.checkpoint_xid, s.checkpoint_position)
-            LIMIT 100000) AS behind) AS lag
+_STATUS = f"""
+SELECT s.name, s.checkpoint_position, s.status, s.generation, s.applied_events, {LAG_SQL} AS lag
 FROM projection_state s ORDER BY s.name
 """
 

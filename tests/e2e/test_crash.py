@@ -17,7 +17,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pycountry
 import pytest
 
 from service.auth import create_token
@@ -25,11 +24,10 @@ from service.database import as_role
 from tests.conftest import fresh_database
 from tests.e2e.test_serve import free_port
 from tests.e2e.test_webhooks import started, until
-from tests.factories import established, signed
+from tests.factories import COUNTRIES, established, signed
 
 WRITERS = 8
 ACKED_BEFORE_KILL = 60
-COUNTRIES = sorted(c.alpha_2 for c in pycountry.countries)
 CHECKED = ("programs", "memberships", "parties")
 
 

